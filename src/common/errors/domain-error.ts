@@ -1,0 +1,42 @@
+/**
+ * What went wrong, in terms the domain understands. The HTTP layer turns a kind into a status
+ * (see common/http/problem-details.filter.ts); services never think in status codes.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'unprocessable'
+  | 'unavailable';
+
+/**
+ * Base class of every error a service throws on purpose. `code` is stable and machine-readable
+ * (clients switch on it); `message` is for humans; `details` become extra problem+json members.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class RequestValidationError extends DomainError {
+  constructor(readonly errors: ReadonlyArray<{ field: string; messages: string[] }>) {
+    super('VALIDATION_FAILED', 'invalid', describe(errors), { errors });
+  }
+}
+
+function describe(errors: ReadonlyArray<{ field: string; messages: string[] }>): string {
+  const first = errors[0];
+  if (!first) return 'The request is invalid.';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return `${first.field}: ${first.messages.join(', ')}${more}`;
+}

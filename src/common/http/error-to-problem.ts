@@ -1,0 +1,91 @@
+import { HttpException } from '@nestjs/common';
+import { DomainError, type ErrorKind } from '../errors/domain-error';
+import { problem, type Problem } from './problem';
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  unprocessable: 422,
+  unavailable: 503,
+};
+
+/** Codes for errors raised by the framework (routing, body parsing) rather than our services. */
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+};
+
+/** Fastify's own error codes that deserve a more precise machine-readable code. */
+const CODE_BY_FASTIFY_CODE: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+};
+
+export interface MappedError {
+  problem: Problem;
+  headers: Record<string, string>;
+  /** True when the fault is ours: these are logged with their stack, never shown to clients. */
+  unexpected: boolean;
+}
+
+export function errorToProblem(error: unknown): MappedError {
+  if (error instanceof DomainError) {
+    return expected(
+      problem(STATUS_BY_KIND[error.kind], error.code, error.message, { ...error.details }),
+    );
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status < 500) {
+      return expected(problem(status, CODE_BY_STATUS[status] ?? 'BAD_REQUEST', httpDetail(error)));
+    }
+  }
+  const fastifyStatus = clientStatusOf(error);
+  if (fastifyStatus !== undefined) {
+    const fastifyCode = (error as { code?: unknown }).code;
+    const code =
+      (typeof fastifyCode === 'string' ? CODE_BY_FASTIFY_CODE[fastifyCode] : undefined) ??
+      CODE_BY_STATUS[fastifyStatus] ??
+      'BAD_REQUEST';
+    return expected(problem(fastifyStatus, code, (error as Error).message));
+  }
+  return {
+    problem: problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred.'),
+    headers: {},
+    unexpected: true,
+  };
+}
+
+function expected(p: Problem): MappedError {
+  return { problem: p, headers: {}, unexpected: false };
+}
+
+function httpDetail(error: HttpException): string {
+  const response = error.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  return error.message;
+}
+
+/** Fastify marks client errors (bad JSON, body too large, ...) with a 4xx `statusCode`. */
+function clientStatusOf(error: unknown): number | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}

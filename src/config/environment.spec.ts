@@ -1,0 +1,78 @@
+import { InvalidEnvironmentError, validateEnvironment } from './environment';
+
+const valid = {
+  DATABASE_URL: 'postgres://couponlock:couponlock@127.0.0.1:5432/couponlock',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  ADMIN_API_KEYS: 'admin-key-1,admin-key-2',
+  STOREFRONT_API_KEYS: 'storefront-key-1',
+};
+
+function errorOf(raw: Record<string, string>): string {
+  try {
+    validateEnvironment(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidEnvironmentError);
+    return (error as Error).message;
+  }
+  throw new Error('expected validation to fail');
+}
+
+describe('validateEnvironment', () => {
+  it('applies defaults and converts types', () => {
+    const env = validateEnvironment(valid);
+    expect(env.PORT).toBe(3000);
+    expect(env.NODE_ENV).toBe('development');
+    expect(env.LOCK_MODE).toBe('single');
+    expect(env.LOCK_TTL_MS).toBe(5000);
+    expect(env.COUPON_REDEEM_STRATEGY).toBe('locked');
+    expect(env.NAIVE_ROUTES_ENABLED).toBe(false);
+    expect(env.DATABASE_MIGRATIONS_RUN).toBeUndefined();
+    expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
+    expect(env.LOCK_REDIS_URLS).toEqual([]);
+  });
+
+  it('parses explicit values', () => {
+    const env = validateEnvironment({
+      ...valid,
+      PORT: '8081',
+      DATABASE_MIGRATIONS_RUN: 'false',
+      NAIVE_ROUTES_ENABLED: 'TRUE',
+      LOCK_MODE: 'redlock',
+      LOCK_REDIS_URLS: 'redis://a:6379, redis://b:6379 ,redis://c:6379',
+    });
+    expect(env.PORT).toBe(8081);
+    expect(env.DATABASE_MIGRATIONS_RUN).toBe(false);
+    expect(env.NAIVE_ROUTES_ENABLED).toBe(true);
+    expect(env.LOCK_REDIS_URLS).toEqual(['redis://a:6379', 'redis://b:6379', 'redis://c:6379']);
+  });
+
+  it.each([
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://nope' }],
+    ['DATABASE_URL', { DATABASE_URL: '' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['PORT', { PORT: '30OO' }],
+    ['PORT', { PORT: '70000' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
+    ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],
+    ['NAIVE_ROUTES_ENABLED', { NAIVE_ROUTES_ENABLED: 'sometimes' }],
+    ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],
+    ['STOREFRONT_API_KEYS', { STOREFRONT_API_KEYS: ' , ' }],
+    ['LOCK_TTL_MS', { LOCK_TTL_MS: '5' }],
+  ])('rejects a bad %s and names it', (name, override) => {
+    const message = errorOf({ ...valid, ...override });
+    expect(message).toContain(name);
+    expect(message).not.toContain('\n');
+  });
+
+  it('names a missing required variable', () => {
+    const { DATABASE_URL: _omitted, ...rest } = valid;
+    expect(errorOf(rest)).toMatch(/^Invalid environment: DATABASE_URL: /);
+  });
+
+  it('names every bad variable at once', () => {
+    const message = errorOf({ ...valid, PORT: 'x', REDIS_URL: 'y' });
+    expect(message).toContain('PORT');
+    expect(message).toContain('REDIS_URL');
+  });
+});

@@ -1,0 +1,152 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
+export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
+
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? { true: true, false: false }[value.trim().toLowerCase()] : value;
+
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0)
+    : value;
+
+/**
+ * Every environment variable the service reads. `.env.example` documents each one.
+ * Values arrive as strings; the transforms turn them into the types below before validation,
+ * so a typo such as PORT=30OO stops start-up instead of becoming NaN later.
+ */
+export class Environment {
+  @IsIn(NODE_ENVS)
+  NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  @Matches(/^postgres(ql)?:\/\/[^\s/]+\/[^\s/?]+(\?\S*)?$/, {
+    message: 'DATABASE_URL must look like postgres://user:password@host:5432/database',
+  })
+  DATABASE_URL!: string;
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(2)
+  @Max(500)
+  DATABASE_POOL_SIZE = 20;
+
+  /** Unset means: run migrations at start everywhere but production. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'DATABASE_MIGRATIONS_RUN must be true or false' })
+  DATABASE_MIGRATIONS_RUN?: boolean;
+
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must look like redis://host:6379' })
+  REDIS_URL!: string;
+
+  @IsString()
+  @Matches(/^[\w:.-]*$/, { message: 'REDIS_KEY_PREFIX may hold letters, digits, _ : . - only' })
+  REDIS_KEY_PREFIX = 'couponlock:';
+
+  @IsIn(LOCK_MODES)
+  LOCK_MODE: (typeof LOCK_MODES)[number] = 'single';
+
+  @Transform(toList)
+  @Matches(/^rediss?:\/\/\S+$/, {
+    each: true,
+    message: 'LOCK_REDIS_URLS must be comma-separated redis:// URLs',
+  })
+  LOCK_REDIS_URLS: string[] = [];
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  LOCK_TTL_MS = 5000;
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  LOCK_WAIT_MS = 10_000;
+
+  @Transform(toList)
+  @IsString({ each: true })
+  @MinLength(8, { each: true, message: 'each ADMIN_API_KEYS entry must be at least 8 characters' })
+  ADMIN_API_KEYS!: string[];
+
+  @Transform(toList)
+  @IsString({ each: true })
+  @MinLength(8, {
+    each: true,
+    message: 'each STOREFRONT_API_KEYS entry must be at least 8 characters',
+  })
+  STOREFRONT_API_KEYS!: string[];
+
+  @IsIn(REDEEM_STRATEGIES)
+  COUPON_REDEEM_STRATEGY: (typeof REDEEM_STRATEGIES)[number] = 'locked';
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'NAIVE_ROUTES_ENABLED must be true or false' })
+  NAIVE_ROUTES_ENABLED = false;
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
+  BODY_LIMIT_BYTES = 65_536;
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+}
+
+export class InvalidEnvironmentError extends Error {
+  override readonly name = 'InvalidEnvironmentError';
+}
+
+/**
+ * Validates raw process variables. Throws one error whose message names every bad variable,
+ * on one line, so a crash log shows the culprit without a stack trace to read through.
+ */
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: true });
+  const lists = ['ADMIN_API_KEYS', 'STOREFRONT_API_KEYS'] as const;
+  const problems = errors.map(
+    (error) => `${error.property}: ${Object.values(error.constraints ?? {})[0] ?? 'is invalid'}`,
+  );
+  for (const name of lists) {
+    if (Array.isArray(env[name]) && env[name].length === 0) {
+      problems.push(`${name}: must list at least one key`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new InvalidEnvironmentError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  return env;
+}

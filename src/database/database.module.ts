@@ -1,0 +1,40 @@
+import { Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { dataSourceOptions } from './data-source-options';
+import { runMigrationsExclusively } from './run-migrations';
+
+const logger = new Logger('Database');
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        ...dataSourceOptions({
+          url: config.get('DATABASE_URL'),
+          poolSize: config.get('DATABASE_POOL_SIZE'),
+        }),
+        // Start-up must not hang for minutes when PostgreSQL is down: fail and let the
+        // orchestrator restart us.
+        retryAttempts: 2,
+        retryDelay: 1000,
+        migrationsRun: false,
+        autoLoadEntities: false,
+      }),
+    }),
+  ],
+})
+export class DatabaseModule implements OnModuleInit {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.config.runMigrationsAtStart) return;
+    const applied = await runMigrationsExclusively(this.dataSource);
+    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s)`);
+  }
+}
