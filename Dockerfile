@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# couponlock image: `docker build -t couponlock .`
+#   app:        docker run -p 3000:3000 -e DATABASE_URL=... -e REDIS_URL=... couponlock
+#   migrations: docker run --rm -e DATABASE_URL=... couponlock node dist/database/migrate.js
+# Run it with an init process (`docker run --init`, or `init: true` in compose) so signals
+# are forwarded and zombies reaped; the app itself drains on SIGTERM.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript to dist/ -----------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+# dist/main.js is the server; migrations compile to dist/database/migrations/*.js.
+RUN npm run build
+
+# ---- runtime: production dependencies + dist/, non-root ---------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+# Code and node_modules stay root-owned and read-only to the process.
+USER node
+EXPOSE 3000
+STOPSIGNAL SIGTERM
+# slim has no curl: probe with node's own fetch. 200 only when PostgreSQL and Redis answer.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]
