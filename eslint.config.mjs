@@ -10,6 +10,8 @@ export default tseslint.config(
       'coverage/**',
       'node_modules/**',
       'k6/**',
+      '.scratch/**',
+      '.demo/**',
       '*.config.js',
       'eslint.config.mjs',
     ],

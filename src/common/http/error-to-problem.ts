@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { LockBackendUnavailableError, LockLostError, LockTimeoutError } from '../../lock';
 import { DomainError, type ErrorKind } from '../errors/domain-error';
 import { problem, type Problem } from './problem';
 
@@ -42,7 +43,34 @@ export interface MappedError {
   unexpected: boolean;
 }
 
+const LOCK_DETAIL: Record<string, string> = {
+  LOCK_TIMEOUT: 'The resource is busy; the request was not applied. Retry shortly.',
+  LOCK_BACKEND_UNAVAILABLE:
+    'The lock service is unreachable; the request was not applied. Retry shortly.',
+  LOCK_LOST: 'The lock was lost before the change could be committed; nothing was changed. Retry.',
+};
+
 export function errorToProblem(error: unknown): MappedError {
+  // Lock failures are failing closed: the work was not done, and a retry is safe.
+  if (
+    error instanceof LockTimeoutError ||
+    error instanceof LockBackendUnavailableError ||
+    error instanceof LockLostError
+  ) {
+    const retryAfterMs = error instanceof LockLostError ? 1000 : error.retryAfterMs;
+    return {
+      problem: problem(503, error.code, LOCK_DETAIL[error.code] ?? error.message),
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      unexpected: false,
+    };
+  }
+  if (error instanceof DomainError && error.kind === 'unavailable') {
+    return {
+      problem: problem(503, error.code, error.message, { ...error.details }),
+      headers: { 'retry-after': '1' },
+      unexpected: false,
+    };
+  }
   if (error instanceof DomainError) {
     return expected(
       problem(STATUS_BY_KIND[error.kind], error.code, error.message, { ...error.details }),

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Lua scripts run by SHA (EVALSHA) with an EVAL fallback on NOSCRIPT. Every script is
+ * all-or-nothing for the keys it is given, so one call per Redis node (per slot in cluster mode)
+ * decides a whole multi-key lock.
+ */
+export interface LuaScript {
+  readonly name: string;
+  readonly lua: string;
+  readonly sha: string;
+}
+
+function script(name: string, lua: string): LuaScript {
+  return Object.freeze({ name, lua, sha: createHash('sha1').update(lua).digest('hex') });
+}
+
+// Fences are compared as canonical decimal strings: Lua numbers are doubles and would round
+// above 2^53, and string `<` in Lua goes through strcoll (locale dependent).
+const GREATER = `
+local function greater(a, b)
+  if #a ~= #b then return #a > #b end
+  for i = 1, #a do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return false
+end
+`;
+
+/**
+ * KEYS = lock keys (n), fence keys (n), wait-flag keys (n).
+ * ARGV = token, ttl ms, seed flag ('1'|'0'), wait-flag ttl ms, id of the calling process.
+ * Reply, one key: the fence on success, else -2 - PTTL of the holder (always < 0).
+ * Reply, several keys: {1, fence1, ..., fenceN} or {0, index of first blocking key, its PTTL}.
+ *
+ * A fence is INCR of the key's counter. With the seed flag a counter that does not exist (first
+ * use, or lost: restart without persistence, a fresh Redlock node) starts at the server time in
+ * µs instead of 1, so it is still ahead of everything handed out before. Fences come back as
+ * integers while they are exact as Lua numbers (< 2^53) and as strings (GET) beyond that.
+ *
+ * A blocked attempt marks the key as waited for (wait flag, holding the waiter's process id), so
+ * that only releases somebody is waiting for pay for a PUBLISH, and so that a releasing process
+ * can tell that another process is waiting. Waiters retry well within the flag's ttl, which
+ * refreshes it.
+ */
+export const ACQUIRE = script(
+  'acquire',
+  `
+local n = #KEYS / 3
+if n == 1 then
+  -- The common case, written out flat: no closures, fewest calls.
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[4])
+    return -2 - redis.call('PTTL', KEYS[1])
+  end
+  local f = redis.call('INCR', KEYS[2])
+  if f == 1 and ARGV[3] == '1' then
+    local t = redis.call('TIME')
+    f = t[1] .. string.sub('00000' .. t[2], -6)
+    redis.call('SET', KEYS[2], f)
+  elseif f >= 9007199254740992 then
+    f = redis.call('GET', KEYS[2])
+  end
+  return f
+end
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('SET', KEYS[2 * n + i], ARGV[5], 'PX', ARGV[4])
+    return {0, i, redis.call('PTTL', KEYS[i])}
+  end
+end
+local reply = {1}
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+  local fk = KEYS[n + i]
+  local f = redis.call('INCR', fk)
+  if f == 1 and ARGV[3] == '1' then
+    local t = redis.call('TIME')
+    f = t[1] .. string.sub('00000' .. t[2], -6)
+    redis.call('SET', fk, f)
+  elseif f >= 9007199254740992 then
+    f = redis.call('GET', fk)
+  end
+  reply[i + 1] = f
+end
+return reply
+`,
+);
+
+/**
+ * KEYS = lock keys (n), wait-flag keys (n). ARGV = token, id of the calling process, then one
+ * wake-up channel per key.
+ * Deletes only keys still owned by the token and, where a waiter flagged the key, publishes a
+ * wake-up in the same atomic step: a waiter whose failed attempt (which set the flag) came
+ * before this release, and who subscribed before that attempt, cannot miss it.
+ * Reply: 2 * keys released + 1 if the last waiter flagged on a released key is another process.
+ */
+export const RELEASE = script(
+  'release',
+  `
+local n = #KEYS / 2
+local released = 0
+local remote = 0
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    local waiter = redis.call('GET', KEYS[n + i])
+    if waiter then
+      redis.call('PUBLISH', ARGV[i + 2], '')
+      if waiter ~= ARGV[2] then remote = 1 end
+    end
+    released = released + 1
+  end
+end
+return released * 2 + remote
+`,
+);
+
+/**
+ * KEYS = lock keys. ARGV = token, ttl ms. Extends only if the token still owns every key.
+ * Reply: 1 extended, 0 not the owner of at least one key (nothing changed).
+ */
+export const EXTEND = script(
+  'extend',
+  `
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 0 end
+end
+for i = 1, #KEYS do
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+`,
+);
+
+/**
+ * KEYS = fence keys. ARGV = fence values (same order). Raises each counter to the value if it is
+ * lower (never lowers it). Used by Redlock to write the quorum maximum back before handing out.
+ */
+export const RAISE_FENCE = script(
+  'raise-fence',
+  `${GREATER}
+for i = 1, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if not cur or greater(ARGV[i], cur) then
+    redis.call('SET', KEYS[i], ARGV[i])
+  end
+end
+return 1
+`,
+);
+
+export const ALL_SCRIPTS: readonly LuaScript[] = [ACQUIRE, RELEASE, EXTEND, RAISE_FENCE];

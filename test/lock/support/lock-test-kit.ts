@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Registry } from 'prom-client';
+import { LockService, type LockModuleOptions } from '../../../src/lock';
+
+/** The shared Redis other suites use too; every test works under its own key prefix. */
+export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+export function uniquePrefix(tag: string): string {
+  return `test:lock:${tag}:${randomUUID()}:`;
+}
+
+/** A LockService with its own metrics registry (tests build many). */
+export function makeService(
+  overrides: Partial<LockModuleOptions> & { prefix: string },
+): LockService {
+  const { prefix, ...rest } = overrides;
+  return new LockService({
+    mode: 'single',
+    redis: { urls: [SHARED_REDIS_URL] },
+    keyPrefix: prefix,
+    registry: new Registry(),
+    ...rest,
+  });
+}
+
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Free ports for throwaway redis-servers. With `busOffset` the port + 10000 (Redis Cluster bus)
+ * must be free too.
+ */
+export async function freePorts(count: number, busOffset = false): Promise<number[]> {
+  const ports: number[] = [];
+  for (let candidate = 20_000 + Math.floor(Math.random() * 20_000); ports.length < count;) {
+    candidate++;
+    if (candidate > 55_000) candidate = 20_000;
+    if (ports.includes(candidate)) continue;
+    if (!(await portIsFree(candidate))) continue;
+    if (busOffset && !(await portIsFree(candidate + 10_000))) continue;
+    ports.push(candidate);
+  }
+  return ports;
+}
+
+export async function ping(port: number): Promise<boolean> {
+  const client = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A redis-server child process on a fixed port; can be killed and started again on it. */
+export class RedisServerProcess {
+  private child: ChildProcess | undefined;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'lock-redis-'));
+
+  constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[] = [],
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--dir',
+        this.dir,
+        ...this.extraArgs,
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(`redis-server on ${this.port}`, () => ping(this.port), 10_000);
+  }
+
+  /** SIGKILL: the server vanishes like a crashed or partitioned node. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
