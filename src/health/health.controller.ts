@@ -7,8 +7,10 @@ import {
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
+import { Public } from '../auth/auth.decorators';
 import { RedisHealthIndicator } from './redis.health';
 
+@Public()
 @ApiTags('operations')
 @Controller('health')
 export class HealthController {

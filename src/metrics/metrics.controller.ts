@@ -1,8 +1,10 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Registry } from 'prom-client';
+import { Public } from '../auth/auth.decorators';
 import { METRICS_REGISTRY } from './metrics.registry';
 
+@Public()
 @ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
