@@ -32,12 +32,18 @@ export async function createApp(): Promise<NestFastifyApplication> {
     return503OnClosing: true,
     genReqId: requestIdFor,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(), adapter, {
-    bufferLogs: true,
-    abortOnError: false,
-    // We install the only body parser ourselves (JSON); anything else gets 415.
-    bodyParser: false,
-  });
+  // The unsafe teaching-aid routes exist only when asked for, and never in production.
+  const naiveRoutes = env.NAIVE_ROUTES_ENABLED && env.NODE_ENV !== 'production';
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ naiveRoutes }),
+    adapter,
+    {
+      bufferLogs: true,
+      abortOnError: false,
+      // We install the only body parser ourselves (JSON); anything else gets 415.
+      bodyParser: false,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
 

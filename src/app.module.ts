@@ -1,16 +1,36 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/http/problem-details.filter';
+import { CouponsModule } from './coupons/coupons.module';
+import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
+import { IdempotencyModule } from './idempotency/idempotency.module';
+import { InventoryModule } from './inventory/inventory.module';
+import { LockModule } from './lock';
 import { LoggingModule } from './logging/logging.module';
+import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';
+import { NaiveModule } from './naive/naive.module';
+import { OrdersModule } from './orders/orders.module';
 import { RedisModule } from './redis/redis.module';
+import type { Registry } from 'prom-client';
+
+export interface AppModuleOptions {
+  /**
+   * Mount the deliberately unsafe /v1/naive routes (a teaching aid, see src/naive). createApp()
+   * sets it from NAIVE_ROUTES_ENABLED, and never in production.
+   */
+  naiveRoutes?: boolean;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(): DynamicModule {
+  static forRoot(options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -20,8 +40,33 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         HealthModule,
+        AuthModule,
+        IdempotencyModule,
+        LockModule.forRootAsync({
+          inject: [AppConfig, METRICS_REGISTRY],
+          useFactory: (config: AppConfig, registry: Registry) => {
+            const lockUrls = config.get('LOCK_REDIS_URLS');
+            return {
+              mode: config.get('LOCK_MODE'),
+              redis: { urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')] },
+              keyPrefix: config.get('REDIS_KEY_PREFIX'),
+              ttlMs: config.get('LOCK_TTL_MS'),
+              waitMs: config.get('LOCK_WAIT_MS'),
+              registry,
+              logger: new Logger('Lock'),
+            };
+          },
+        }),
+        CouponsModule,
+        InventoryModule,
+        OrdersModule,
+        ...(options.naiveRoutes ? [NaiveModule] : []),
       ],
-      providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
     };
   }
 }

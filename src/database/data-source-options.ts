@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { TypeOrmNestLogger } from './typeorm-logger';
 
 export interface DatabaseSettings {
   url: string;
@@ -20,8 +21,12 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
+    // gen_random_uuid() is built into PostgreSQL 13+: no extension to install.
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
     migrationsRun: false,
-    logging: ['error', 'migration'],
+    logging: ['warn', 'migration', 'schema'],
+    logger: new TypeOrmNestLogger(),
     extra: {
       max: settings.poolSize,
       application_name: settings.applicationName ?? 'couponlock',

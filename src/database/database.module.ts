@@ -1,12 +1,14 @@
-import { Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
+import { TransactionRunner } from './transaction-runner';
 
 const logger = new Logger('Database');
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -20,11 +22,11 @@ const logger = new Logger('Database');
         // orchestrator restart us.
         retryAttempts: 2,
         retryDelay: 1000,
-        migrationsRun: false,
-        autoLoadEntities: false,
       }),
     }),
   ],
+  providers: [TransactionRunner],
+  exports: [TransactionRunner],
 })
 export class DatabaseModule implements OnModuleInit {
   constructor(

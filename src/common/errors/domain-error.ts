@@ -40,3 +40,9 @@ function describe(errors: ReadonlyArray<{ field: string; messages: string[] }>):
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   return `${first.field}: ${first.messages.join(', ')}${more}`;
 }
+
+export class InvalidCursorError extends DomainError {
+  constructor() {
+    super('INVALID_CURSOR', 'invalid', 'cursor is not a value this API returned as nextCursor.');
+  }
+}

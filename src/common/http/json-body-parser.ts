@@ -17,7 +17,12 @@ export function useStrictJsonBodyParser(fastify: FastifyInstance): void {
   // The API speaks JSON only: any other body is answered with 415.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body.toString(), (error: Error | null, value?: unknown) => {
+    // Body-less actions (cancel, release) are often sent with a JSON content type anyway.
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    void parseJson(request, body.toString(), (error: Error | null, value?: unknown) => {
       if (error) done(new MalformedJsonError(error.message), undefined);
       else done(null, value);
     });

@@ -1,0 +1,118 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, ApiKeyAuth } from '../auth';
+import { ApiProblems } from '../common/http/api-problems.decorator';
+import { Idempotent } from '../idempotency';
+import { CouponsService } from './coupons.service';
+import {
+  CouponCodeParams,
+  CreateCouponDto,
+  ListRedemptionsQuery,
+  RedeemCouponDto,
+  UpdateCouponDto,
+  ValidateCouponDto,
+} from './dto/coupon-requests.dto';
+import {
+  CouponValidationView,
+  CouponView,
+  RedemptionPageView,
+  RedemptionView,
+} from './dto/coupon-views.dto';
+
+const REDEEM_REFUSALS = {
+  404: ['COUPON_NOT_FOUND'],
+  409: ['COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
+  410: ['COUPON_EXPIRED'],
+  422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
+  503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+} as const;
+
+@ApiTags('coupons')
+@ApiKeyAuth()
+@Controller('v1/coupons')
+export class CouponsController {
+  constructor(private readonly coupons: CouponsService) {}
+
+  @Post()
+  @AdminOnly()
+  @Idempotent()
+  @ApiOperation({ summary: 'Create a coupon' })
+  @ApiCreatedResponse({ type: CouponView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'] })
+  async create(@Body() body: CreateCouponDto): Promise<CouponView> {
+    return CouponView.of(await this.coupons.create(body));
+  }
+
+  @Get(':code')
+  @ApiOperation({ summary: 'Get a coupon with its usage' })
+  @ApiOkResponse({ type: CouponView })
+  @ApiProblems({ 404: ['COUPON_NOT_FOUND'] })
+  async get(@Param() params: CouponCodeParams): Promise<CouponView> {
+    return CouponView.of(await this.coupons.get(params.code));
+  }
+
+  @Patch(':code')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
+  @ApiOkResponse({ type: CouponView })
+  @ApiProblems({
+    400: ['VALIDATION_FAILED'],
+    404: ['COUPON_NOT_FOUND'],
+    409: ['LIMIT_BELOW_USAGE'],
+    503: ['LOCK_TIMEOUT', 'LOCK_LOST'],
+  })
+  async update(
+    @Param() params: CouponCodeParams,
+    @Body() body: UpdateCouponDto,
+  ): Promise<CouponView> {
+    return CouponView.of(await this.coupons.update(params.code, body));
+  }
+
+  @Post(':code/validate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Preview a redemption without making it' })
+  @ApiOkResponse({ type: CouponValidationView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['COUPON_NOT_FOUND'] })
+  validate(
+    @Param() params: CouponCodeParams,
+    @Body() body: ValidateCouponDto,
+  ): Promise<CouponValidationView> {
+    return this.coupons.validate(params.code, body.customerId, body.orderAmount);
+  }
+
+  @Post(':code/redeem')
+  @Idempotent()
+  @ApiOperation({
+    summary: 'Redeem a coupon for an order',
+    description:
+      'Runs under the coupon lock; the write carries the lock fencing token and PostgreSQL ' +
+      'refuses it if a newer holder has written since.',
+  })
+  @ApiCreatedResponse({ type: RedemptionView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], ...REDEEM_REFUSALS })
+  async redeem(
+    @Param() params: CouponCodeParams,
+    @Body() body: RedeemCouponDto,
+  ): Promise<RedemptionView> {
+    const { redemption, couponCode } = await this.coupons.redeem({ code: params.code, ...body });
+    return RedemptionView.of(redemption, couponCode);
+  }
+
+  @Get(':code/redemptions')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Page through the redemption ledger of a coupon' })
+  @ApiOkResponse({ type: RedemptionPageView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED', 'INVALID_CURSOR'], 404: ['COUPON_NOT_FOUND'] })
+  async listRedemptions(
+    @Param() params: CouponCodeParams,
+    @Query() query: ListRedemptionsQuery,
+  ): Promise<RedemptionPageView> {
+    const page = await this.coupons.listRedemptions(params.code, query);
+    return {
+      items: page.records.map(({ redemption, couponCode }) =>
+        RedemptionView.of(redemption, couponCode),
+      ),
+      nextCursor: page.nextCursor,
+    };
+  }
+}

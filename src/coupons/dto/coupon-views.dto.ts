@@ -1,0 +1,85 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { CouponEntity, DiscountType } from '../entities/coupon.entity';
+import type { RedemptionEntity, RedemptionStatus } from '../entities/redemption.entity';
+import { remainingOf } from '../coupon-rules';
+
+export class CouponView {
+  @ApiProperty({ example: 'SUMMER10' }) code!: string;
+  @ApiProperty({ enum: ['percent', 'fixed'] }) discountType!: DiscountType;
+  @ApiProperty() discountValue!: number;
+  @ApiProperty({ nullable: true, type: Number }) maxRedemptions!: number | null;
+  @ApiProperty({ nullable: true, type: Number }) perCustomerLimit!: number | null;
+  @ApiProperty() minOrderAmount!: number;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) startsAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) expiresAt!: string | null;
+  @ApiProperty() active!: boolean;
+  @ApiProperty({ description: 'Active redemptions' }) redeemedCount!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'null: unlimited' }) remaining!:
+    number | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+
+  static of(coupon: CouponEntity): CouponView {
+    return {
+      code: coupon.code,
+      discountType: coupon.discountType,
+      discountValue: coupon.discountValue,
+      maxRedemptions: coupon.maxRedemptions,
+      perCustomerLimit: coupon.perCustomerLimit,
+      minOrderAmount: coupon.minOrderAmount,
+      startsAt: coupon.startsAt?.toISOString() ?? null,
+      expiresAt: coupon.expiresAt?.toISOString() ?? null,
+      active: coupon.active,
+      redeemedCount: coupon.redeemedCount,
+      remaining: remainingOf(coupon),
+      createdAt: coupon.createdAt.toISOString(),
+      updatedAt: coupon.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class RedemptionView {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() couponCode!: string;
+  @ApiProperty() customerId!: string;
+  @ApiProperty() orderId!: string;
+  @ApiProperty() orderAmount!: number;
+  @ApiProperty() discountAmount!: number;
+  @ApiProperty({ enum: ['active', 'released'] }) status!: RedemptionStatus;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'Fencing token of the lock the redemption was made under (decimal string)',
+  })
+  fence!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) releasedAt!: string | null;
+
+  static of(redemption: RedemptionEntity, couponCode: string): RedemptionView {
+    return {
+      id: redemption.id,
+      couponCode,
+      customerId: redemption.customerId,
+      orderId: redemption.orderId,
+      orderAmount: redemption.orderAmount,
+      discountAmount: redemption.discountAmount,
+      status: redemption.status,
+      fence: redemption.fence,
+      createdAt: redemption.createdAt.toISOString(),
+      releasedAt: redemption.releasedAt?.toISOString() ?? null,
+    };
+  }
+}
+
+export class RedemptionPageView {
+  @ApiProperty({ type: [RedemptionView] }) items!: RedemptionView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class CouponValidationView {
+  @ApiProperty() valid!: boolean;
+  @ApiProperty({ required: false }) discountAmount?: number;
+  @ApiProperty({ required: false, nullable: true, type: Number }) remaining?: number | null;
+  @ApiProperty({ required: false, description: 'Why not, when valid is false' }) code?: string;
+  @ApiProperty({ required: false }) detail?: string;
+}

@@ -1,0 +1,40 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { MovementReason } from '../entities/inventory-movement.entity';
+import type { ProductEntity } from '../entities/product.entity';
+
+export class ProductView {
+  @ApiProperty() sku!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'Minor units' }) priceAmount!: number;
+  @ApiProperty() stock!: number;
+
+  static of(product: ProductEntity): ProductView {
+    return {
+      sku: product.sku,
+      name: product.name,
+      priceAmount: product.priceAmount,
+      stock: product.stock,
+    };
+  }
+}
+
+export class StockView {
+  @ApiProperty() sku!: string;
+  @ApiProperty() stock!: number;
+}
+
+export class MovementView {
+  @ApiProperty({ description: 'Ledger position (decimal string)' }) id!: string;
+  @ApiProperty() sku!: string;
+  @ApiProperty({ description: 'Negative: stock left; positive: stock returned' }) delta!: number;
+  @ApiProperty({ enum: ['decrement', 'restock', 'order_placed', 'order_cancelled'] })
+  reason!: MovementReason;
+  @ApiProperty({ nullable: true, type: String }) reference!: string | null;
+  @ApiProperty({ nullable: true, type: String }) fence!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class MovementPageView {
+  @ApiProperty({ type: [MovementView] }) items!: MovementView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}

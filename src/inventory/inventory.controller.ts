@@ -1,0 +1,84 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, ApiKeyAuth } from '../auth';
+import { ApiProblems } from '../common/http/api-problems.decorator';
+import { Idempotent } from '../idempotency';
+import {
+  CreateProductDto,
+  DecrementStockDto,
+  ListMovementsQuery,
+  RestockDto,
+  SkuParams,
+} from './dto/inventory-requests.dto';
+import { MovementPageView, ProductView, StockView } from './dto/inventory-views.dto';
+import { InventoryService } from './inventory.service';
+
+@ApiTags('inventory')
+@ApiKeyAuth()
+@Controller('v1/products')
+export class InventoryController {
+  constructor(private readonly inventory: InventoryService) {}
+
+  @Post()
+  @AdminOnly()
+  @Idempotent()
+  @ApiOperation({ summary: 'Create a product with its initial stock' })
+  @ApiCreatedResponse({ type: ProductView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'] })
+  async create(@Body() body: CreateProductDto): Promise<ProductView> {
+    return ProductView.of(await this.inventory.create(body));
+  }
+
+  @Get(':sku')
+  @ApiOperation({ summary: 'Get a product and its stock' })
+  @ApiOkResponse({ type: ProductView })
+  @ApiProblems({ 404: ['PRODUCT_NOT_FOUND'] })
+  async get(@Param() params: SkuParams): Promise<ProductView> {
+    return ProductView.of(await this.inventory.get(params.sku));
+  }
+
+  @Post(':sku/decrement')
+  @HttpCode(200)
+  @Idempotent()
+  @ApiOperation({ summary: 'Take stock; never below zero' })
+  @ApiOkResponse({ type: StockView })
+  @ApiProblems({
+    400: ['VALIDATION_FAILED'],
+    404: ['PRODUCT_NOT_FOUND'],
+    409: ['INSUFFICIENT_STOCK'],
+    503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+  })
+  decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
+    return this.inventory.decrement(params.sku, body.quantity, body.reference);
+  }
+
+  @Post(':sku/restock')
+  @HttpCode(200)
+  @AdminOnly()
+  @Idempotent()
+  @ApiOperation({ summary: 'Add stock' })
+  @ApiOkResponse({ type: ProductView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['PRODUCT_NOT_FOUND'], 503: ['LOCK_TIMEOUT'] })
+  async restock(@Param() params: SkuParams, @Body() body: RestockDto): Promise<ProductView> {
+    return ProductView.of(await this.inventory.restock(params.sku, body.quantity));
+  }
+
+  @Get(':sku/movements')
+  @AdminOnly()
+  @ApiOperation({ summary: 'Page through the inventory ledger of a product' })
+  @ApiOkResponse({ type: MovementPageView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED', 'INVALID_CURSOR'], 404: ['PRODUCT_NOT_FOUND'] })
+  async movements(
+    @Param() params: SkuParams,
+    @Query() query: ListMovementsQuery,
+  ): Promise<MovementPageView> {
+    const page = await this.inventory.movements(params.sku, query);
+    return {
+      items: page.records.map((record) => ({
+        ...record,
+        createdAt: record.createdAt.toISOString(),
+      })),
+      nextCursor: page.nextCursor,
+    };
+  }
+}

@@ -1,0 +1,7 @@
+import { DomainError } from '../common/errors/domain-error';
+
+export class OrderNotFoundError extends DomainError {
+  constructor(id: string) {
+    super('ORDER_NOT_FOUND', 'not_found', `Order ${id} does not exist.`, { orderId: id });
+  }
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionRunner } from '../database/transaction-runner';
+import type { OrderStatus } from './entities/order.entity';
+
+export interface OrderLineRecord {
+  sku: string;
+  quantity: number;
+  unitPriceAmount: number;
+  lineAmount: number;
+}
+
+export interface OrderRecord {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  items: OrderLineRecord[];
+  subtotal: number;
+  discountAmount: number;
+  total: number;
+  couponCode: string | null;
+  redemptionId: string | null;
+  createdAt: Date;
+  cancelledAt: Date | null;
+}
+
+export interface NewOrder {
+  id: string;
+  customerId: string;
+  couponCode: string | null;
+  redemptionId: string | null;
+  subtotal: number;
+  discountAmount: number;
+  lines: ReadonlyArray<{ productId: string; quantity: number; unitPriceAmount: number }>;
+}
+
+interface OrderRow {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  subtotal: string;
+  discount_amount: string;
+  total: string;
+  coupon_code: string | null;
+  redemption_id: string | null;
+  created_at: Date;
+  cancelled_at: Date | null;
+  items: Array<{ sku: string; quantity: number; unit_price_amount: number; line_amount: number }>;
+}
+
+const ORDER_SELECT = `
+  SELECT o.id, o.customer_id, o.status, o.subtotal, o.discount_amount, o.total,
+         c.code AS coupon_code, o.redemption_id, o.created_at, o.cancelled_at,
+         (SELECT json_agg(json_build_object(
+                   'sku', p.sku, 'quantity', i.quantity,
+                   'unit_price_amount', i.unit_price_amount, 'line_amount', i.line_amount)
+                 ORDER BY i.id)
+            FROM order_items i JOIN products p ON p.id = i.product_id
+           WHERE i.order_id = o.id) AS items
+    FROM orders o LEFT JOIN coupons c ON c.id = o.coupon_id`;
+
+function toOrder(row: OrderRow): OrderRecord {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    items: row.items.map((item) => ({
+      sku: item.sku,
+      quantity: item.quantity,
+      unitPriceAmount: Number(item.unit_price_amount),
+      lineAmount: Number(item.line_amount),
+    })),
+    subtotal: Number(row.subtotal),
+    discountAmount: Number(row.discount_amount),
+    total: Number(row.total),
+    couponCode: row.coupon_code,
+    redemptionId: row.redemption_id,
+    createdAt: row.created_at,
+    cancelledAt: row.cancelled_at,
+  };
+}
+
+@Injectable()
+export class OrdersRepository {
+  constructor(private readonly db: TransactionRunner) {}
+
+  async find(id: string): Promise<OrderRecord | undefined> {
+    const rows = await this.db.query<OrderRow>(`${ORDER_SELECT} WHERE o.id = $1`, [id]);
+    return rows[0] ? toOrder(rows[0]) : undefined;
+  }
+
+  /** The order and its lines in one statement. */
+  async insert(order: NewOrder): Promise<void> {
+    await this.db.query(
+      `WITH placed AS (
+         INSERT INTO orders (id, customer_id, status, coupon_id, redemption_id, subtotal, discount_amount, total)
+         VALUES ($1, $2, 'placed', (SELECT id FROM coupons WHERE code = $3), $4, $5, $6, $5::bigint - $6::bigint)
+         RETURNING id
+       )
+       INSERT INTO order_items (order_id, product_id, quantity, unit_price_amount, line_amount)
+       SELECT placed.id, line.product_id, line.quantity, line.unit_price_amount,
+              line.unit_price_amount * line.quantity
+         FROM placed, unnest($7::bigint[], $8::int[], $9::bigint[])
+              AS line(product_id, quantity, unit_price_amount)`,
+      [
+        order.id,
+        order.customerId,
+        order.couponCode,
+        order.redemptionId,
+        order.subtotal,
+        order.discountAmount,
+        order.lines.map((line) => line.productId),
+        order.lines.map((line) => line.quantity),
+        order.lines.map((line) => line.unitPriceAmount),
+      ],
+    );
+  }
+
+  /**
+   * The placed -> cancelled transition, exactly once: the conditional update locks the row,
+   * so of two concurrent cancellations only one sees 'placed'.
+   */
+  async markCancelled(id: string): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE orders SET status = 'cancelled', cancelled_at = now()
+        WHERE id = $1 AND status = 'placed'
+       RETURNING id`,
+      [id],
+    );
+    return rows.length === 1;
+  }
+}

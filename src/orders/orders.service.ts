@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { RequestValidationError } from '../common/errors/domain-error';
+import { canonicalCode } from '../coupons/coupon-rules';
+import { couponLockKey, CouponsService } from '../coupons/coupons.service';
+import { TransactionRunner } from '../database/transaction-runner';
+import { InventoryService, skuLockKey, type OrderLine } from '../inventory/inventory.service';
+import { Locked } from '../lock';
+import { OrdersRepository, type OrderRecord } from './orders.repository';
+import { OrderNotFoundError } from './orders.errors';
+
+export interface PlaceOrderInput {
+  customerId: string;
+  items: readonly OrderLine[];
+  couponCode?: string;
+}
+
+/** Everything an order touches, locked together in one all-or-nothing acquisition. */
+function orderLockKeys(
+  couponCode: string | null | undefined,
+  lines: readonly OrderLine[],
+): string[] {
+  const keys = lines.map((line) => skuLockKey(line.sku));
+  return couponCode ? [couponLockKey(couponCode), ...keys] : keys;
+}
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly orders: OrdersRepository,
+    private readonly inventory: InventoryService,
+    private readonly coupons: CouponsService,
+    private readonly db: TransactionRunner,
+  ) {}
+
+  async get(id: string): Promise<OrderRecord> {
+    const order = await this.orders.find(id);
+    if (!order) throw new OrderNotFoundError(id);
+    return order;
+  }
+
+  async place(input: PlaceOrderInput): Promise<OrderRecord> {
+    assertOneLinePerSku(input.items);
+    const id = randomUUID();
+    await this.placeLocked(id, input);
+    return this.get(id);
+  }
+
+  /**
+   * Under the coupon and every SKU lock, in one transaction: take the stock, redeem the
+   * coupon for the subtotal (CouponsService.redeem re-enters the coupon lock we hold), and
+   * write the order. Any refusal rolls back everything before it.
+   */
+  @Locked((_id: string, input: PlaceOrderInput) => orderLockKeys(input.couponCode, input.items))
+  private placeLocked(id: string, input: PlaceOrderInput): Promise<void> {
+    return this.db.run(async () => {
+      const taken = await this.inventory.takeForOrder(id, input.items);
+      const subtotal = taken.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0);
+      const redemption = input.couponCode
+        ? await this.coupons.redeem({
+            code: input.couponCode,
+            customerId: input.customerId,
+            orderId: id,
+            orderAmount: subtotal,
+          })
+        : undefined;
+      await this.orders.insert({
+        id,
+        customerId: input.customerId,
+        couponCode: input.couponCode ? canonicalCode(input.couponCode) : null,
+        redemptionId: redemption?.redemption.id ?? null,
+        subtotal,
+        discountAmount: redemption?.redemption.discountAmount ?? 0,
+        // In the order the customer listed them, not the order PostgreSQL updated them in.
+        lines: input.items.map((item) => {
+          const line = taken.find((candidate) => candidate.sku === item.sku);
+          if (!line) throw new Error(`stock for ${item.sku} was not taken`);
+          return {
+            productId: line.productId,
+            quantity: line.quantity,
+            unitPriceAmount: line.priceAmount,
+          };
+        }),
+      });
+    });
+  }
+
+  /** Idempotent: cancelling a cancelled order returns it unchanged. */
+  async cancel(id: string): Promise<OrderRecord> {
+    const order = await this.get(id);
+    if (order.status === 'cancelled') return order;
+    await this.cancelLocked(order);
+    return this.get(id);
+  }
+
+  /**
+   * Exactly once, even when cancellations race: only the one that flips placed -> cancelled
+   * restocks the lines and releases the redemption, in the same transaction.
+   */
+  @Locked((order: OrderRecord) => orderLockKeys(order.couponCode, order.items))
+  private cancelLocked(order: OrderRecord): Promise<void> {
+    return this.db.run(async () => {
+      if (!(await this.orders.markCancelled(order.id))) return;
+      await this.inventory.returnForOrder(order.id, order.items);
+      if (order.redemptionId) await this.coupons.release(order.redemptionId);
+    });
+  }
+}
+
+function assertOneLinePerSku(lines: readonly OrderLine[]): void {
+  const seen = new Set<string>();
+  for (const [index, line] of lines.entries()) {
+    if (seen.has(line.sku)) {
+      throw new RequestValidationError([
+        {
+          field: `items.${index}.sku`,
+          messages: [`${line.sku} appears twice; use one line per SKU`],
+        },
+      ]);
+    }
+    seen.add(line.sku);
+  }
+}
