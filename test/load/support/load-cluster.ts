@@ -1,0 +1,62 @@
+import { Cluster } from '../../../load/http';
+import { formatVerdictTable, type Verdict } from '../../../load/verdict';
+import { AppProcess } from '../../support/app-process';
+import { ADMIN_KEY, STOREFRONT_KEY } from '../../support/test-env';
+
+/** Requests in flight over all instances: enough to contend hard, small enough for 2 cores. */
+export const CONCURRENCY = 64;
+
+export interface LoadCluster {
+  processes: AppProcess[];
+  cluster: Cluster;
+  /** Verdicts run so far, printed as one table by close(). */
+  verdicts: Verdict[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `instances` real app processes (dist/main.js) on the test database that share ONE
+ * Redis key prefix, so they contend on the same locks, and a harness Cluster that spreads
+ * requests over them round-robin.
+ */
+export async function startLoadCluster(
+  name: string,
+  overrides: Record<string, string> = {},
+  instances = 2,
+): Promise<LoadCluster> {
+  const env = { REDIS_KEY_PREFIX: `test:load:${process.pid}:${name}:`, ...overrides };
+  const processes = await Promise.all(
+    Array.from({ length: instances }, () => AppProcess.start(env)),
+  );
+  const cluster = new Cluster({
+    baseUrls: processes.map((app) => app.url),
+    apiKey: STOREFRONT_KEY,
+    adminApiKey: ADMIN_KEY,
+    connectionsPerUrl: Math.ceil(CONCURRENCY / instances) + 8,
+  });
+  const verdicts: Verdict[] = [];
+  return {
+    processes,
+    cluster,
+    verdicts,
+    close: async () => {
+      if (verdicts.length > 0) {
+        const caught = verdicts
+          .filter((verdict) => verdict.expectedToFail)
+          .flatMap((verdict) => verdict.notes);
+        process.stdout.write(
+          `\n[${name}]\n${formatVerdictTable(verdicts)}\n${caught.map((n) => `${n}\n`).join('')}`,
+        );
+      }
+      await cluster.close();
+      await Promise.all(processes.map((app) => app.stop()));
+    },
+  };
+}
+
+/** Failed checks, readable in a jest diff (an empty list means the verdict passed). */
+export function failedChecks(verdict: Verdict): string[] {
+  return verdict.checks
+    .filter((check) => !check.ok)
+    .map((check) => `${check.name}: expected ${check.expected}, got ${check.actual}`);
+}
