@@ -1,20 +1,22 @@
 import { startApp, type RunningApp } from '../support/app';
+import { freePorts, RedisServerProcess } from '../lock/support/lock-test-kit';
 import { waitFor } from '../support/ports';
-import { ThrowawayRedis } from '../support/redis-server';
 
 describe('GET /health', () => {
-  let redis: ThrowawayRedis;
+  let redis: RedisServerProcess;
   let running: RunningApp;
 
   beforeAll(async () => {
     // A private Redis, so stopping it cannot disturb anything else.
-    redis = await ThrowawayRedis.start();
+    const [port] = await freePorts(1);
+    redis = new RedisServerProcess(port);
+    await redis.start();
     running = await startApp({ REDIS_URL: redis.url });
   });
 
   afterAll(async () => {
     await running?.close();
-    await redis?.stop();
+    await redis?.destroy();
   });
 
   it('is 200 with both dependencies up', async () => {

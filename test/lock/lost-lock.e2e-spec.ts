@@ -56,6 +56,21 @@ describe('lost locks', () => {
     expect(await raw.exists(lockKey('lost:1'))).toBe(0);
   });
 
+  it('a holder stalled past its lease does not keep its own process waiting behind it', async () => {
+    const lock = await stale.acquire('lost:stall', { ttlMs: 200, renew: false });
+    // Same service, so the same local queue: before the fix this waited for release().
+    const started = performance.now();
+    const successor = await stale.acquire('lost:stall', { waitMs: 2000 });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(lock.held).toBe(false);
+    expect(BigInt(successor.fence)).toBeGreaterThan(BigInt(lock.fence));
+    await lock.release(); // late and idempotent: must not free the successor's slot or key
+    expect(await raw.get(lockKey('lost:stall'))).not.toBeNull();
+    const third = await stale.tryAcquire('lost:stall');
+    expect(third).toBeNull();
+    await successor.release();
+  });
+
   it('a renewal that finds another owner aborts the signal at once', async () => {
     const lock = await stale.acquire('lost:2', { ttlMs: 900 });
     // Someone else owns the key now (e.g. after a failover lost our write).

@@ -33,11 +33,15 @@ export class AppProcess {
     });
     const instance = new AppProcess(`http://127.0.0.1:${port}`, child);
     try {
-      await waitFor(`app on port ${port}`, async () => {
-        if (child.exitCode !== null) throw new Error(`app exited: ${instance.output}`);
-        const response = await fetch(`${instance.url}/health`);
-        return response.status === 200;
-      });
+      await waitFor(
+        `app on port ${port}`,
+        async () => {
+          if (child.exitCode !== null) throw new Error(`app exited: ${instance.output}`);
+          const response = await fetch(`${instance.url}/health`);
+          return response.status === 200;
+        },
+        30_000,
+      );
     } catch (error) {
       await instance.stop();
       throw new Error(`${String(error)}\n${instance.output}`);
