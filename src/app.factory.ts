@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
 import { AppModule } from './app.module';
+import { closeKeepAliveWhileDraining } from './common/http/drain-keep-alive';
 import { useStrictJsonBodyParser } from './common/http/json-body-parser';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { AppConfig } from './config/app-config';
@@ -51,6 +52,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
   // Fastify's parse errors reach Nest's global filter too (Nest maps FastifyErrors to
   // HttpExceptions); this only sharpens the code for broken JSON.
   useStrictJsonBodyParser(fastify);
+  closeKeepAliveWhileDraining(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

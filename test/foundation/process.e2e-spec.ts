@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import { AppProcess } from '../support/app-process';
-import { testEnvironment } from '../support/test-env';
+import { sleep } from '../support/ports';
+import { TEST_REDIS_URL, testEnvironment } from '../support/test-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -33,12 +36,37 @@ describe('the compiled service (dist/main.js)', () => {
     expect(stderr).toContain('STOREFRONT_API_KEYS');
   });
 
-  it('drains and exits 0 on SIGTERM', async () => {
-    const app = await AppProcess.start();
-    const health = await app.api.get('/health');
-    expect(health.status).toBe(200);
-    app.signal('SIGTERM');
-    expect(await app.exited()).toBe(0);
-    await app.stop();
+  it('on SIGTERM finishes the request in flight, refuses new ones, and exits 0', async () => {
+    const prefix = `test:drain:${randomUUID()}:`;
+    const app = await AppProcess.start({ REDIS_KEY_PREFIX: prefix });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const code = `DRAIN${randomUUID().slice(0, 8)}`.toUpperCase();
+      expect(
+        (await app.admin.post('/v1/coupons', { code, discountType: 'fixed', discountValue: 1 }))
+          .status,
+      ).toBe(201);
+      // Hold the coupon's lock from outside, so the redeem below is in flight when SIGTERM lands.
+      const lockKey = `${prefix}lock:{coupon:${code}}`;
+      expect(await redis.set(lockKey, 'test-holder', 'PX', 5000)).toBe('OK');
+      const inFlight = app.api.post(`/v1/coupons/${code}/redeem`, {
+        customerId: 'drain-customer',
+        orderId: 'drain-order',
+        orderAmount: 100,
+      });
+      await sleep(300);
+      app.signal('SIGTERM');
+      await sleep(300);
+      await expect(fetch(`${app.url}/health`)).rejects.toThrow();
+      await redis.del(lockKey);
+
+      const answer = await inFlight;
+      expect(answer.status).toBe(201);
+      expect(answer.body.orderId).toBe('drain-order');
+      expect(await app.exited()).toBe(0);
+    } finally {
+      redis.disconnect();
+      await app.stop();
+    }
   });
 });
