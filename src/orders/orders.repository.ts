@@ -26,7 +26,7 @@ export interface OrderRecord {
 export interface NewOrder {
   id: string;
   customerId: string;
-  couponCode: string | null;
+  couponId: string | null;
   redemptionId: string | null;
   subtotal: number;
   discountAmount: number;
@@ -88,23 +88,24 @@ export class OrdersRepository {
     return rows[0] ? toOrder(rows[0]) : undefined;
   }
 
-  /** The order and its lines in one statement. */
-  async insert(order: NewOrder): Promise<void> {
-    await this.db.query(
+  /** The order and its lines in one statement; returns the order's creation time. */
+  async insert(order: NewOrder): Promise<Date> {
+    const rows = await this.db.query<{ created_at: Date }>(
       `WITH placed AS (
          INSERT INTO orders (id, customer_id, status, coupon_id, redemption_id, subtotal, discount_amount, total)
-         VALUES ($1, $2, 'placed', (SELECT id FROM coupons WHERE code = $3), $4, $5, $6, $5::bigint - $6::bigint)
-         RETURNING id
+         VALUES ($1, $2, 'placed', $3, $4, $5, $6, $5::bigint - $6::bigint)
+         RETURNING id, created_at
        )
        INSERT INTO order_items (order_id, product_id, quantity, unit_price_amount, line_amount)
        SELECT placed.id, line.product_id, line.quantity, line.unit_price_amount,
               line.unit_price_amount * line.quantity
          FROM placed, unnest($7::bigint[], $8::int[], $9::bigint[])
-              AS line(product_id, quantity, unit_price_amount)`,
+              AS line(product_id, quantity, unit_price_amount)
+       RETURNING (SELECT created_at FROM placed)`,
       [
         order.id,
         order.customerId,
-        order.couponCode,
+        order.couponId,
         order.redemptionId,
         order.subtotal,
         order.discountAmount,
@@ -113,6 +114,9 @@ export class OrdersRepository {
         order.lines.map((line) => line.unitPriceAmount),
       ],
     );
+    const [row] = rows;
+    if (!row) throw new Error(`order ${order.id} was not written`);
+    return row.created_at;
   }
 
   /**

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { RequestValidationError } from '../common/errors/domain-error';
-import { canonicalCode } from '../coupons/coupon-rules';
 import { couponLockKey, CouponsService } from '../coupons/coupons.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { InventoryService, skuLockKey, type OrderLine } from '../inventory/inventory.service';
@@ -41,9 +40,7 @@ export class OrdersService {
 
   async place(input: PlaceOrderInput): Promise<OrderRecord> {
     assertOneLinePerSku(input.items);
-    const id = randomUUID();
-    await this.placeLocked(id, input);
-    return this.get(id);
+    return this.placeLocked(randomUUID(), input);
   }
 
   /**
@@ -52,11 +49,17 @@ export class OrdersService {
    * write the order. Any refusal rolls back everything before it.
    */
   @Locked((_id: string, input: PlaceOrderInput) => orderLockKeys(input.couponCode, input.items))
-  private placeLocked(id: string, input: PlaceOrderInput): Promise<void> {
+  private placeLocked(id: string, input: PlaceOrderInput): Promise<OrderRecord> {
     return this.db.run(async () => {
       const taken = await this.inventory.takeForOrder(id, input.items);
-      const subtotal = taken.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0);
-      const redemption = input.couponCode
+      // In the order the customer listed them, not the order PostgreSQL updated them in.
+      const items = input.items.map((item) => {
+        const line = taken.find((candidate) => candidate.sku === item.sku);
+        if (!line) throw new Error(`stock for ${item.sku} was not taken`);
+        return line;
+      });
+      const subtotal = items.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0);
+      const redeemed = input.couponCode
         ? await this.coupons.redeem({
             code: input.couponCode,
             customerId: input.customerId,
@@ -64,24 +67,39 @@ export class OrdersService {
             orderAmount: subtotal,
           })
         : undefined;
-      await this.orders.insert({
+      const discountAmount = redeemed?.redemption.discountAmount ?? 0;
+      const createdAt = await this.orders.insert({
         id,
         customerId: input.customerId,
-        couponCode: input.couponCode ? canonicalCode(input.couponCode) : null,
-        redemptionId: redemption?.redemption.id ?? null,
+        couponId: redeemed?.redemption.couponId ?? null,
+        redemptionId: redeemed?.redemption.id ?? null,
         subtotal,
-        discountAmount: redemption?.redemption.discountAmount ?? 0,
-        // In the order the customer listed them, not the order PostgreSQL updated them in.
-        lines: input.items.map((item) => {
-          const line = taken.find((candidate) => candidate.sku === item.sku);
-          if (!line) throw new Error(`stock for ${item.sku} was not taken`);
-          return {
-            productId: line.productId,
-            quantity: line.quantity,
-            unitPriceAmount: line.priceAmount,
-          };
-        }),
+        discountAmount,
+        lines: items.map((line) => ({
+          productId: line.productId,
+          quantity: line.quantity,
+          unitPriceAmount: line.priceAmount,
+        })),
       });
+      // Everything the answer needs is at hand: no read-back after the commit.
+      return {
+        id,
+        customerId: input.customerId,
+        status: 'placed',
+        items: items.map((line) => ({
+          sku: line.sku,
+          quantity: line.quantity,
+          unitPriceAmount: line.priceAmount,
+          lineAmount: line.priceAmount * line.quantity,
+        })),
+        subtotal,
+        discountAmount,
+        total: subtotal - discountAmount,
+        couponCode: redeemed?.couponCode ?? null,
+        redemptionId: redeemed?.redemption.id ?? null,
+        createdAt,
+        cancelledAt: null,
+      };
     });
   }
 

@@ -57,24 +57,20 @@ export function errorToProblem(error: unknown): MappedError {
     error instanceof LockBackendUnavailableError ||
     error instanceof LockLostError
   ) {
-    const retryAfterMs = error instanceof LockLostError ? 1000 : error.retryAfterMs;
     return {
       problem: problem(503, error.code, LOCK_DETAIL[error.code] ?? error.message),
-      headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-      unexpected: false,
-    };
-  }
-  if (error instanceof DomainError && error.kind === 'unavailable') {
-    return {
-      problem: problem(503, error.code, error.message, { ...error.details }),
-      headers: { 'retry-after': '1' },
+      headers: retryAfter(error instanceof LockLostError ? 1000 : error.retryAfterMs),
       unexpected: false,
     };
   }
   if (error instanceof DomainError) {
-    return expected(
-      problem(STATUS_BY_KIND[error.kind], error.code, error.message, { ...error.details }),
-    );
+    const status = STATUS_BY_KIND[error.kind];
+    return {
+      problem: problem(status, error.code, error.message, { ...error.details }),
+      // An 'unavailable' refusal (a stale fence) changed nothing, so a retry is safe.
+      headers: status === 503 ? retryAfter(1000) : {},
+      unexpected: false,
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -96,6 +92,10 @@ export function errorToProblem(error: unknown): MappedError {
     headers: {},
     unexpected: true,
   };
+}
+
+function retryAfter(ms: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
 function expected(p: Problem): MappedError {

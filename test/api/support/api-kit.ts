@@ -88,8 +88,7 @@ export function uid(prefix = 'T'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase();
 }
 
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../../support/ports';
 
 /**
  * Asserts an RFC 9457 answer exactly: the HTTP status and `code`, the problem+json content type,

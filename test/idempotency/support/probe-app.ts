@@ -35,7 +35,7 @@ export const probeState = {
   },
 };
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../../support/ports';
 
 class IncrementDto {
   @IsInt()
