@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { LockBackendUnavailableError, LockLostError, LockTimeoutError } from '../../lock';
-import { DomainError, type ErrorKind } from '../errors/domain-error';
+import { databaseErrorFor } from '../../database/database-faults';
+import { DomainError, type ErrorKind, RetryableError } from '../errors/domain-error';
 import { problem, type Problem } from './problem';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
@@ -63,12 +64,18 @@ export function errorToProblem(error: unknown): MappedError {
       unexpected: false,
     };
   }
-  if (error instanceof DomainError) {
-    const status = STATUS_BY_KIND[error.kind];
+  // A database fault (PostgreSQL down, a statement timeout, a lost commit) is a 503 the client
+  // can act on, whichever layer it surfaced in.
+  const known = error instanceof DomainError ? error : databaseErrorFor(error);
+  if (known) {
+    const status = STATUS_BY_KIND[known.kind];
     return {
-      problem: problem(status, error.code, error.message, { ...error.details }),
-      // An 'unavailable' refusal (a stale fence) changed nothing, so a retry is safe.
-      headers: status === 503 ? retryAfter(1000) : {},
+      problem: problem(status, known.code, known.message, { ...known.details }),
+      // Every 503 says when to come back; its message says whether anything changed.
+      headers:
+        status === 503
+          ? retryAfter(known instanceof RetryableError ? known.retryAfterMs : 1000)
+          : {},
       unexpected: false,
     };
   }
