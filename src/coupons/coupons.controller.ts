@@ -35,7 +35,7 @@ export class CouponsController {
 
   @Post()
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Create a coupon' })
   @ApiCreatedResponse({ type: CouponView })
   @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'] })
@@ -53,6 +53,7 @@ export class CouponsController {
 
   @Patch(':code')
   @AdminOnly()
+  @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
   @ApiOkResponse({ type: CouponView })
   @ApiProblems({
@@ -81,7 +82,7 @@ export class CouponsController {
   }
 
   @Post(':code/redeem')
-  @Idempotent()
+  @Idempotent(RedemptionView.fromRecord)
   @ApiOperation({
     summary: 'Redeem a coupon for an order',
     description:
@@ -94,8 +95,7 @@ export class CouponsController {
     @Param() params: CouponCodeParams,
     @Body() body: RedeemCouponDto,
   ): Promise<RedemptionView> {
-    const { redemption, couponCode } = await this.coupons.redeem({ code: params.code, ...body });
-    return RedemptionView.of(redemption, couponCode);
+    return RedemptionView.fromRecord(await this.coupons.redeem({ code: params.code, ...body }));
   }
 
   @Get(':code/redemptions')

@@ -21,7 +21,7 @@ export class InventoryController {
 
   @Post()
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Create a product with its initial stock' })
   @ApiCreatedResponse({ type: ProductView })
   @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'] })
@@ -39,7 +39,7 @@ export class InventoryController {
 
   @Post(':sku/decrement')
   @HttpCode(200)
-  @Idempotent()
+  @Idempotent(StockView.of)
   @ApiOperation({ summary: 'Take stock; never below zero' })
   @ApiOkResponse({ type: StockView })
   @ApiProblems({
@@ -48,14 +48,14 @@ export class InventoryController {
     409: ['INSUFFICIENT_STOCK'],
     503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
   })
-  decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
-    return this.inventory.decrement(params.sku, body.quantity, body.reference);
+  async decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
+    return StockView.of(await this.inventory.decrement(params.sku, body.quantity, body.reference));
   }
 
   @Post(':sku/restock')
   @HttpCode(200)
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Add stock' })
   @ApiOkResponse({ type: ProductView })
   @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['PRODUCT_NOT_FOUND'], 503: ['LOCK_TIMEOUT'] })

@@ -14,7 +14,7 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Post()
-  @Idempotent()
+  @Idempotent(OrderView.of)
   @ApiOperation({
     summary: 'Place an order: take stock for every line and redeem the coupon, all or nothing',
   })
@@ -41,7 +41,7 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @Idempotent()
+  @Idempotent(OrderView.of)
   @ApiOperation({ summary: 'Cancel an order: restock every line, release the coupon (idempotent)' })
   @ApiOkResponse({ type: OrderView })
   @ApiProblems({ 404: ['ORDER_NOT_FOUND'], 503: ['LOCK_TIMEOUT', 'LOCK_LOST'] })

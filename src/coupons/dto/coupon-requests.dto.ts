@@ -118,6 +118,20 @@ export class RedeemCouponDto extends ValidateCouponDto {
   orderId!: string;
 }
 
+export class FindRedemptionsQuery {
+  @ApiProperty({ example: 'order-1001', description: 'The orderId the redemption was made for' })
+  @Matches(EXTERNAL_ID_PATTERN, {
+    message: 'orderId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
+  })
+  orderId!: string;
+
+  @ApiProperty({ example: 'customer-42' })
+  @Matches(EXTERNAL_ID_PATTERN, {
+    message: 'customerId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
+  })
+  customerId!: string;
+}
+
 export class ListRedemptionsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: ['active', 'released'] })
   @IsOptional()
