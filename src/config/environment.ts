@@ -129,6 +129,13 @@ export class Environment {
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 65_536;
 
+  /** A client must send its whole request within this many ms, or get 408 REQUEST_TIMEOUT. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
   /**
    * On SIGTERM, how long in-flight requests may take before the process gives up on them, in
    * ms. Must cover a lock wait plus a statement (see the cross-check below).

@@ -70,11 +70,12 @@ export function databaseFaultOf(error: unknown): DatabaseFault | undefined {
 
   const code = (cause as { code?: unknown }).code;
   if (typeof code === 'string') {
+    // Socket codes first: EPIPE would pass for a SQLSTATE.
+    if (UNREACHABLE_CODES.has(code)) return 'unavailable';
+    if (LOST_CODES.has(code)) return 'connection-lost';
     if (/^[0-9A-Z]{5}$/.test(code)) {
       return FAULT_BY_SQLSTATE.find(([prefix]) => code.startsWith(prefix))?.[1];
     }
-    if (UNREACHABLE_CODES.has(code)) return 'unavailable';
-    if (LOST_CODES.has(code)) return 'connection-lost';
   }
   if (cause instanceof AggregateError) {
     const faults = cause.errors.map(databaseFaultOf);
@@ -96,7 +97,7 @@ export function databaseFaultOf(error: unknown): DatabaseFault | undefined {
 export function isDefiniteRollback(error: unknown): boolean {
   const cause = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
   const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^(23|40|22|42|57014)/.test(code);
+  return typeof code === 'string' && /^(23|40|22|42|57014|55P03)/.test(code);
 }
 
 /** PostgreSQL cannot be reached or refused the work; nothing was changed. */

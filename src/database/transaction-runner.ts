@@ -144,6 +144,6 @@ function committingStatementFailed(error: unknown): unknown {
 /** The server answered with an error (as opposed to: nothing ever reached it). */
 function hasSqlState(error: unknown): boolean {
   const cause = (error as { driverError?: unknown }).driverError ?? error;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  // pg's DatabaseError carries the ErrorResponse's severity; socket errors do not.
+  return typeof (cause as { severity?: unknown } | undefined)?.severity === 'string';
 }
