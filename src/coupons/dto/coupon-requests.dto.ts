@@ -1,15 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsUUID,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsDateTimeWithOffset } from '../../common/dto/date-time';
 import { PageQuery } from '../../common/dto/page-query.dto';
 import {
   CODE_PATTERN,
@@ -69,14 +60,24 @@ export class CreateCouponDto {
   @Max(MAX_AMOUNT)
   minOrderAmount?: number;
 
-  @ApiPropertyOptional({ format: 'date-time', nullable: true })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description: 'RFC 3339 with an offset, e.g. 2025-06-01T00:00:00Z',
+    example: '2025-06-01T00:00:00Z',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTimeWithOffset()
   startsAt?: string | null;
 
-  @ApiPropertyOptional({ format: 'date-time', nullable: true })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description: 'RFC 3339 with an offset, e.g. 2025-09-01T00:00:00+02:00',
+    example: '2025-09-01T00:00:00+02:00',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTimeWithOffset()
   expiresAt?: string | null;
 
   @ApiPropertyOptional({ default: true })
