@@ -4,7 +4,11 @@ import { ApiClient } from './http';
 import { freePort, waitFor } from './ports';
 import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from './test-env';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/**
+ * The build to run; TEST_APP_MAIN points the multi-process suites at another build (for
+ * instance one of an older commit, to watch a fault test fail there).
+ */
+const MAIN = process.env.TEST_APP_MAIN ?? join(__dirname, '..', '..', 'dist', 'main.js');
 
 /**
  * A real app instance in its own OS process, started from the compiled build (`npm run build`
