@@ -1,4 +1,8 @@
-import { CannotExecuteNotConnectedError, QueryFailedError } from 'typeorm';
+import {
+  CannotExecuteNotConnectedError,
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+} from 'typeorm';
 import {
   CommitOutcomeUnknownError,
   databaseErrorFor,
@@ -86,6 +90,8 @@ describe('databaseFaultOf', () => {
 
   it('counts a destroyed DataSource as unavailable, and ignores everything else', () => {
     expect(databaseFaultOf(new CannotExecuteNotConnectedError())).toBe('unavailable');
+    // A transaction whose connection broke: TypeORM released it, nothing more is sent.
+    expect(databaseFaultOf(new QueryRunnerAlreadyReleasedError())).toBe('unavailable');
     expect(databaseFaultOf(new Error('boom'))).toBeUndefined();
     expect(databaseFaultOf('a string')).toBeUndefined();
     expect(databaseFaultOf(undefined)).toBeUndefined();

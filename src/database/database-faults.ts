@@ -1,4 +1,8 @@
-import { CannotExecuteNotConnectedError, QueryFailedError } from 'typeorm';
+import {
+  CannotExecuteNotConnectedError,
+  QueryFailedError,
+  QueryRunnerAlreadyReleasedError,
+} from 'typeorm';
 import { RetryableError } from '../common/errors/domain-error';
 
 /**
@@ -64,7 +68,14 @@ const FAULT_BY_MESSAGE: ReadonlyArray<[message: string, fault: DatabaseFault]> =
  * errors, and TypeORM's wrappers around all of them.
  */
 export function databaseFaultOf(error: unknown): DatabaseFault | undefined {
-  if (error instanceof CannotExecuteNotConnectedError) return 'unavailable';
+  // TypeORM releases a transaction's runner when its connection reports an error; the next
+  // statement then never leaves this process.
+  if (
+    error instanceof CannotExecuteNotConnectedError ||
+    error instanceof QueryRunnerAlreadyReleasedError
+  ) {
+    return 'unavailable';
+  }
   const cause = error instanceof QueryFailedError ? (error.driverError as unknown) : error;
   if (!(cause instanceof Error)) return undefined;
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { FaultPoints } from '../fault-injection/fault-points';
@@ -91,6 +92,7 @@ export class TransactionRunner {
   private async transaction<T>(work: () => Promise<T>): Promise<T> {
     const participant = participants.getStore();
     const runner = this.dataSource.createQueryRunner();
+    let broken: Error | undefined;
     try {
       await runner.startTransaction();
       let result: T;
@@ -100,22 +102,25 @@ export class TransactionRunner {
         await participant?.beforeCommit(runner.manager, result);
         await this.faults.reach('transaction.before-commit', {
           dropConnection: () => this.terminateBackendOf(runner),
+          loseNextAnswer: () => cutAfterNextWrite(runner),
         });
       } catch (error) {
+        broken = brokenConnection(error);
         // A broken connection cannot roll back; the server does it when the session ends.
-        await runner.rollbackTransaction().catch(() => undefined);
+        if (!broken) await runner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
       try {
         await runner.commitTransaction();
       } catch (error) {
+        broken = brokenConnection(error);
         throw committingStatementFailed(error);
       }
       participant?.committed();
       await this.faults.reach('transaction.committed');
       return result;
     } finally {
-      await runner.release();
+      await release(runner, broken);
     }
   }
 
@@ -124,6 +129,43 @@ export class TransactionRunner {
     const [row] = (await runner.query('SELECT pg_backend_pid() AS pid')) as Array<{ pid: number }>;
     await this.dataSource.query('SELECT pg_terminate_backend($1)', [row?.pid]);
   }
+}
+
+/** The error, when it means the transaction's connection can no longer be trusted. */
+function brokenConnection(error: unknown): Error | undefined {
+  const fault = databaseFaultOf(error);
+  return fault === 'connection-lost' || fault === 'unavailable' ? (error as Error) : undefined;
+}
+
+/**
+ * Gives the connection back to the pool, or, when it broke, has the pool discard it: a socket
+ * the server already closed can look healthy for a moment, and the next request to borrow it
+ * would fail in turn. TypeORM's PostgresQueryRunner does this when the connection emits an
+ * error; its method is private in the typings, public in the code (typeorm 1.x).
+ */
+async function release(runner: QueryRunner, broken: Error | undefined): Promise<void> {
+  const discard = (
+    runner as unknown as { releasePostgresConnection?: (error: Error) => Promise<void> }
+  ).releasePostgresConnection;
+  if (broken && discard) await discard.call(runner, broken);
+  else await runner.release();
+}
+
+/** The socket under a TypeORM query runner (node-postgres internals; fault injection only). */
+interface PgSocketHolder {
+  databaseConnection?: { connection?: { stream?: Socket } };
+}
+
+/**
+ * Fault injection only: the next bytes written on the runner's connection (the COMMIT) are
+ * handed to the kernel, then the socket is destroyed, so the server receives and runs the
+ * statement while its answer never comes back: a COMMIT whose outcome is unknown.
+ */
+function cutAfterNextWrite(runner: QueryRunner): void {
+  const socket = (runner as unknown as PgSocketHolder).databaseConnection?.connection?.stream;
+  if (!socket) throw new Error('no socket under this query runner');
+  const write = socket.write.bind(socket) as (chunk: unknown, callback?: () => void) => boolean;
+  socket.write = (chunk: unknown) => write(chunk, () => socket.destroy());
 }
 
 /**

@@ -22,10 +22,13 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 /**
  * - `kill`: SIGKILL this process on the spot, like a crash or an OOM kill;
  * - `fail`: throw FaultInjectedError, like any unexpected error in that step;
- * - `drop-connection`: terminate the database connection of the open transaction from another
- *   session, so the next statement (COMMIT at `transaction.before-commit`) loses its answer.
+ * - `drop-connection`: terminate the open transaction's database session from another one
+ *   (the server rolls it back; the next statement finds the connection gone);
+ * - `lose-answer`: let the next statement (COMMIT at `transaction.before-commit`) reach the
+ *   server, then cut the connection before its answer arrives: the change most likely
+ *   committed, and nobody on this side can know.
  */
-export const FAULT_ACTIONS = ['kill', 'fail', 'drop-connection'] as const;
+export const FAULT_ACTIONS = ['kill', 'fail', 'drop-connection', 'lose-answer'] as const;
 export type FaultAction = (typeof FAULT_ACTIONS)[number];
 
 export class FaultInjectedError extends Error {
@@ -37,8 +40,10 @@ export class FaultInjectedError extends Error {
 
 /** What a step offers a fault point to act on. */
 export interface FaultContext {
-  /** Terminates the step's database connection (for `drop-connection`). */
+  /** Terminates the step's database session (for `drop-connection`). */
   dropConnection?: () => Promise<void>;
+  /** Cuts the step's connection once its next statement is sent (for `lose-answer`). */
+  loseNextAnswer?: () => void;
 }
 
 /** Parses `FAULT_POINTS` (`point=action[,point=action]`); throws on an unknown point or action. */
@@ -89,6 +94,10 @@ export class FaultPoints {
       case 'drop-connection':
         if (!context.dropConnection) throw new Error(`${point} has no connection to drop`);
         await context.dropConnection();
+        return;
+      case 'lose-answer':
+        if (!context.loseNextAnswer) throw new Error(`${point} has no answer to lose`);
+        context.loseNextAnswer();
         return;
     }
   }

@@ -82,7 +82,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return body ?? undefined;
     }
 
-    await this.faults.reach('idempotency.claimed');
     return this.run(begun.claim, request, reply, next, present);
   }
 
@@ -101,6 +100,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       lastValueFrom(next.handle(), { defaultValue: undefined });
     let body: unknown;
     try {
+      await this.faults.reach('idempotency.claimed');
       body = await (answer ? TransactionRunner.withParticipant(answer, handle) : handle());
     } catch (error) {
       await this.settleFailure(claim, request, answer, error);

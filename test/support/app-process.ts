@@ -18,11 +18,13 @@ export class AppProcess {
   readonly api: ApiClient;
   readonly admin: ApiClient;
   private output = '';
+  private readonly exit: Promise<number | null>;
 
   private constructor(
     readonly url: string,
     private readonly child: ChildProcess,
   ) {
+    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     this.api = new ApiClient(url, STOREFRONT_KEY, 64);
     this.admin = new ApiClient(url, ADMIN_KEY, 8);
     child.stdout?.on('data', (chunk: Buffer) => this.capture(chunk));
@@ -40,7 +42,9 @@ export class AppProcess {
       await waitFor(
         `app on port ${port}`,
         async () => {
-          if (child.exitCode !== null) throw new Error(`app exited: ${instance.output}`);
+          if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`app exited: ${instance.output}`);
+          }
           const response = await fetch(`${instance.url}/health`);
           return response.status === 200;
         },
@@ -62,17 +66,16 @@ export class AppProcess {
     this.child.kill(signal);
   }
 
+  /** The exit code; null when a signal ended the process (SIGKILL). */
   exited(): Promise<number | null> {
-    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
-    return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    return this.exit;
   }
 
   async stop(): Promise<void> {
     await Promise.all([this.api.close(), this.admin.close()]);
-    if (this.child.exitCode === null) {
-      const exited = this.exited();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      await exited;
+      await this.exit;
     }
   }
 
