@@ -11,7 +11,7 @@ import {
   uid,
 } from './support/api-kit';
 
-/** Coupon administration, lookup, validation and discount arithmetic (DESIGN.md §3–§4). */
+/** Coupon administration, lookup, validation and discount arithmetic (README: API at a glance). */
 describe('coupons API', () => {
   let running: RunningApp;
 

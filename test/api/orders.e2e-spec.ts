@@ -23,7 +23,7 @@ import {
   UUID,
 } from './support/api-kit';
 
-/** Orders: all-or-nothing stock and coupon, cancellation (DESIGN.md §4). */
+/** Orders: all-or-nothing stock and coupon, cancellation (README: API at a glance). */
 describe('orders API', () => {
   let running: RunningApp;
 

@@ -17,7 +17,7 @@ import {
   UUID,
 } from './support/api-kit';
 
-/** Redeeming, releasing and listing coupon redemptions (DESIGN.md §3–§4). */
+/** Redeeming, releasing and listing coupon redemptions (README: API at a glance). */
 describe('redemptions API', () => {
   let running: RunningApp;
 
