@@ -1,7 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import {
+  ApiProblems,
+  LOCKED_WRITE_FAULTS,
+  WRITE_FAULTS,
+} from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CouponsService } from './coupons.service';
 import {
@@ -24,7 +28,7 @@ const REDEEM_REFUSALS = {
   409: ['COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
   410: ['COUPON_EXPIRED'],
   422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-  503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+  503: LOCKED_WRITE_FAULTS,
 } as const;
 
 @ApiTags('coupons')
@@ -38,7 +42,7 @@ export class CouponsController {
   @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Create a coupon' })
   @ApiCreatedResponse({ type: CouponView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'] })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'], 503: WRITE_FAULTS })
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
   }
@@ -60,7 +64,7 @@ export class CouponsController {
     400: ['VALIDATION_FAILED'],
     404: ['COUPON_NOT_FOUND'],
     409: ['LIMIT_BELOW_USAGE'],
-    503: ['LOCK_TIMEOUT', 'LOCK_LOST'],
+    503: LOCKED_WRITE_FAULTS,
   })
   async update(
     @Param() params: CouponCodeParams,

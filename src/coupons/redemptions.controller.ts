@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CouponsService } from './coupons.service';
 import { FindRedemptionsQuery, RedemptionIdParams } from './dto/coupon-requests.dto';
@@ -48,7 +48,7 @@ export class RedemptionsController {
   @ApiProblems({
     404: ['REDEMPTION_NOT_FOUND'],
     409: ['REDEMPTION_HELD_BY_ORDER'],
-    503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST', 'STALE_FENCE'],
+    503: LOCKED_WRITE_FAULTS,
   })
   async release(@Param() params: RedemptionIdParams): Promise<RedemptionView> {
     return RedemptionView.fromRecord(await this.coupons.release(params.id));

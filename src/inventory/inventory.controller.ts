@@ -1,7 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import {
+  ApiProblems,
+  LOCKED_WRITE_FAULTS,
+  WRITE_FAULTS,
+} from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import {
   CreateProductDto,
@@ -24,7 +28,7 @@ export class InventoryController {
   @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Create a product with its initial stock' })
   @ApiCreatedResponse({ type: ProductView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'] })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'], 503: WRITE_FAULTS })
   async create(@Body() body: CreateProductDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.create(body));
   }
@@ -46,7 +50,7 @@ export class InventoryController {
     400: ['VALIDATION_FAILED'],
     404: ['PRODUCT_NOT_FOUND'],
     409: ['INSUFFICIENT_STOCK'],
-    503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+    503: LOCKED_WRITE_FAULTS,
   })
   async decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
     return StockView.of(await this.inventory.decrement(params.sku, body.quantity, body.reference));
@@ -58,7 +62,12 @@ export class InventoryController {
   @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Add stock' })
   @ApiOkResponse({ type: ProductView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['PRODUCT_NOT_FOUND'], 503: ['LOCK_TIMEOUT'] })
+  @ApiProblems({
+    400: ['VALIDATION_FAILED'],
+    404: ['PRODUCT_NOT_FOUND'],
+    422: ['STOCK_LIMIT_EXCEEDED'],
+    503: LOCKED_WRITE_FAULTS,
+  })
   async restock(@Param() params: SkuParams, @Body() body: RestockDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.restock(params.sku, body.quantity));
   }

@@ -156,5 +156,36 @@ describe('HTTP basics', () => {
     expect(response.status).toBe(200);
     expect(response.body.openapi).toMatch(/^3\./);
     expect(response.body.paths).toHaveProperty(['/health']);
+    const codesOf = (operation: { responses: Record<string, unknown> }, status: string) =>
+      (
+        operation.responses[status] as {
+          content: Record<
+            string,
+            { schema: { allOf: [unknown, { properties: { code: { enum: string[] } } }] } }
+          >;
+        }
+      ).content['application/problem+json']?.schema.allOf[1].properties.code.enum;
+    const redeem = response.body.paths['/v1/coupons/{code}/redeem'].post;
+    expect(codesOf(redeem, '503')).toEqual(
+      expect.arrayContaining([
+        'LOCK_TIMEOUT',
+        'LOCK_BACKEND_UNAVAILABLE',
+        'STALE_FENCE',
+        'COMMIT_OUTCOME_UNKNOWN',
+        'DATABASE_UNAVAILABLE',
+        'DATABASE_TIMEOUT',
+        'SHUTTING_DOWN',
+      ]),
+    );
+    const getCoupon = response.body.paths['/v1/coupons/{code}'].get;
+    expect(codesOf(getCoupon, '503')).toEqual([
+      'DATABASE_UNAVAILABLE',
+      'DATABASE_TIMEOUT',
+      'SHUTTING_DOWN',
+    ]);
+    const release = response.body.paths['/v1/redemptions/{id}/release'].post;
+    expect(codesOf(release, '409')).toEqual(
+      expect.arrayContaining(['REDEMPTION_HELD_BY_ORDER', 'IDEMPOTENCY_IN_PROGRESS']),
+    );
   });
 });
