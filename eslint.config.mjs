@@ -7,12 +7,13 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'packages/*/dist/**',
       'coverage/**',
       'node_modules/**',
       'k6/**',
       '.scratch/**',
       '.demo/**',
-      '*.config.js',
+      '**/*.config.js',
       'eslint.config.mjs',
     ],
   },
@@ -41,7 +42,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', 'test/**/*.ts', 'packages/*/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

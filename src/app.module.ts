@@ -11,7 +11,7 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { InventoryModule } from './inventory/inventory.module';
-import { LockModule } from './lock';
+import { LockModule } from '@couponlock/lock';
 import { LoggingModule } from './logging/logging.module';
 import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';

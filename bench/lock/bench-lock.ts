@@ -22,7 +22,7 @@ import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { Mutex } from 'redis-semaphore';
 import Redlock from 'redlock';
-import { LockService } from '../../src/lock';
+import { LockService } from '@couponlock/lock';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ITERATIONS = Number(process.env.ITERATIONS ?? 250);

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { LockBackendUnavailableError, LockLostError, LockTimeoutError } from '../../lock';
+import { LockBackendUnavailableError, LockLostError, LockTimeoutError } from '@couponlock/lock';
 import { DomainError, type ErrorKind } from '../errors/domain-error';
 import { problem, type Problem } from './problem';
 

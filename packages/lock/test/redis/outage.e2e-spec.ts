@@ -4,7 +4,7 @@ import {
   LockLostError,
   LockTimeoutError,
   type LockService,
-} from '../../src/lock';
+} from '../../src';
 import {
   freePorts,
   makeService,
@@ -13,7 +13,7 @@ import {
   sleep,
   uniquePrefix,
   waitFor,
-} from './support/lock-test-kit';
+} from '../support/lock-test-kit';
 
 describe('timeouts', () => {
   const prefix = uniquePrefix('timeout');

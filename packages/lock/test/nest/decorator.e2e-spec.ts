@@ -11,8 +11,8 @@ import {
   LockService,
   type Lock,
   type LockModuleOptions,
-} from '../../src/lock';
-import { SHARED_REDIS_URL, uniquePrefix } from './support/lock-test-kit';
+} from '../../src';
+import { SHARED_REDIS_URL, uniquePrefix } from '../support/lock-test-kit';
 
 interface Seen {
   lock: Lock | undefined;

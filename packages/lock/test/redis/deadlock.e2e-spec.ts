@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import type { LockService } from '../../src/lock';
-import { makeService, SHARED_REDIS_URL, sleep, uniquePrefix } from './support/lock-test-kit';
+import type { LockService } from '../../src';
+import { makeService, SHARED_REDIS_URL, sleep, uniquePrefix } from '../support/lock-test-kit';
 
 describe('deadlock freedom', () => {
   const prefix = uniquePrefix('deadlock');

@@ -1,13 +1,7 @@
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
-import {
-  compareFences,
-  LockLostError,
-  LockService,
-  LockTimeoutError,
-  type Lock,
-} from '../../src/lock';
-import { makeService, SHARED_REDIS_URL, sleep, uniquePrefix } from './support/lock-test-kit';
+import { compareFences, LockLostError, LockService, LockTimeoutError, type Lock } from '../../src';
+import { makeService, SHARED_REDIS_URL, sleep, uniquePrefix } from '../support/lock-test-kit';
 
 describe('LockService against a real Redis (single mode)', () => {
   const prefix = uniquePrefix('api');

@@ -1,17 +1,12 @@
 import Redis from 'ioredis';
-import {
-  compareFences,
-  LockBackendUnavailableError,
-  type Lock,
-  type LockService,
-} from '../../src/lock';
+import { compareFences, LockBackendUnavailableError, type Lock, type LockService } from '../../src';
 import {
   freePorts,
   makeService,
   RedisServerProcess,
   uniquePrefix,
   waitFor,
-} from './support/lock-test-kit';
+} from '../support/lock-test-kit';
 
 describe('redlock mode (3 independent masters)', () => {
   const prefix = uniquePrefix('redlock');

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
-import { compareFences, type LockService } from '../../src/lock';
-import { clusterSlot, KeyNames } from '../../src/lock/keys';
+import { compareFences, type LockService } from '../../src';
+import { clusterSlot, KeyNames } from '../../src/keys';
 import {
   freePorts,
   makeService,
@@ -10,7 +10,7 @@ import {
   sleep,
   uniquePrefix,
   waitFor,
-} from './support/lock-test-kit';
+} from '../support/lock-test-kit';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import { LockLostError, type LockService } from '../../src/lock';
-import { makeService, SHARED_REDIS_URL, uniquePrefix } from './support/lock-test-kit';
+import { LockLostError, type LockService } from '../../src';
+import { makeService, SHARED_REDIS_URL, uniquePrefix } from '../support/lock-test-kit';
 
 describe('lost locks', () => {
   const prefix = uniquePrefix('lost');

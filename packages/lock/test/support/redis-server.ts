@@ -1,36 +1,16 @@
+/**
+ * Throwaway redis-server processes for fault tests (never the shared server), and the polling
+ * helpers every suite uses. Imports nothing from the lock, so the app's suites use it too.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Registry } from 'prom-client';
-import { LockService, type LockModuleOptions } from '../../../src/lock';
-
-/** The shared Redis other suites use too; every test works under its own key prefix. */
-export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
-
-export function uniquePrefix(tag: string): string {
-  return `test:lock:${tag}:${randomUUID()}:`;
-}
-
-/** A LockService with its own metrics registry (tests build many). */
-export function makeService(
-  overrides: Partial<LockModuleOptions> & { prefix: string },
-): LockService {
-  const { prefix, ...rest } = overrides;
-  return new LockService({
-    mode: 'single',
-    redis: { urls: [SHARED_REDIS_URL] },
-    keyPrefix: prefix,
-    registry: new Registry(),
-    ...rest,
-  });
-}
 
 export async function waitFor(
   what: string,

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { compareFences } from '../../src/lock';
-import { SHARED_REDIS_URL, uniquePrefix } from './support/lock-test-kit';
+import { compareFences } from '../../src';
+import { SHARED_REDIS_URL, uniquePrefix } from '../support/lock-test-kit';
 
 const PROCESSES = 2;
 const WORKERS_PER_PROCESS = 50;
