@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { compareFences, type LockService } from '../../src';
-import { clusterSlot, KeyNames } from '../../src/keys';
+import { clusterSlot, KeyNames } from '../../src/backends/redis/key-names';
 import {
   freePorts,
   makeService,
@@ -53,8 +53,7 @@ describe('cluster mode (3-master Redis Cluster on spare ports)', () => {
     raw = new Cluster(ports.map((p) => ({ host: '127.0.0.1', port: p })));
     const options = {
       prefix,
-      mode: 'cluster' as const,
-      redis: { urls: ports.map((p) => `redis://127.0.0.1:${p}`) },
+      redis: { mode: 'cluster' as const, urls: ports.map((p) => `redis://127.0.0.1:${p}`) },
       retryDelayMs: { min: 5000, max: 5000 },
     };
     a = makeService(options);

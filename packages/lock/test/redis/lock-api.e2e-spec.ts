@@ -1,7 +1,14 @@
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
+import { PrometheusLockMetrics } from '../../src/prometheus';
 import { compareFences, LockLostError, LockService, LockTimeoutError, type Lock } from '../../src';
-import { makeService, SHARED_REDIS_URL, sleep, uniquePrefix } from '../support/lock-test-kit';
+import {
+  makeService,
+  RecordingLogger,
+  SHARED_REDIS_URL,
+  sleep,
+  uniquePrefix,
+} from '../support/lock-test-kit';
 
 describe('LockService against a real Redis (single mode)', () => {
   const prefix = uniquePrefix('api');
@@ -27,7 +34,7 @@ describe('LockService against a real Redis (single mode)', () => {
     const s = new LockService({
       redis: { clients: [client] },
       keyPrefix: prefix,
-      registry: new Registry(),
+      logger: new RecordingLogger(),
     });
     try {
       // First use per connection may need an EVAL (NOSCRIPT fallback); measure afterwards.
@@ -194,7 +201,7 @@ describe('LockService against a real Redis (single mode)', () => {
 
   it('records metrics on its registry', async () => {
     const registry = new Registry();
-    const s = service({ registry });
+    const s = service({ metrics: new PrometheusLockMetrics(registry) });
     const other = service();
     const held = await other.acquire('coupon:M');
     await expect(s.acquire('coupon:M', { waitMs: 50 })).rejects.toBeInstanceOf(LockTimeoutError);
@@ -213,7 +220,8 @@ describe('LockService against a real Redis (single mode)', () => {
     await s.close();
     expect(lock.held).toBe(false);
     expect(await raw.exists(lockKey('close:1'))).toBe(0);
-    await expect(s.acquire('close:1')).rejects.toMatchObject({ code: 'LOCK_BACKEND_UNAVAILABLE' });
+    // Still fail-closed; since close() begins with shutdown() the refusal says so.
+    await expect(s.acquire('close:1')).rejects.toMatchObject({ code: 'LOCK_SHUTTING_DOWN' });
   });
 
   it('a reentrant acquire on a lost lock refuses to run', async () => {

@@ -57,8 +57,7 @@ describe('redlock mode (3 independent masters)', () => {
     raws = servers.map((s) => new Redis(s.port, '127.0.0.1', { lazyConnect: true }));
     const options = {
       prefix,
-      mode: 'redlock' as const,
-      redis: { urls: servers.map((s) => s.url) },
+      redis: { mode: 'redlock' as const, urls: servers.map((s) => s.url) },
     };
     service = makeService(options);
     other = makeService(options);
@@ -81,9 +80,7 @@ describe('redlock mode (3 independent masters)', () => {
   it('writes the quorum maximum back before handing out the fence (plain counters)', async () => {
     const counters = makeService({
       prefix,
-      mode: 'redlock',
-      fenceClock: false,
-      redis: { urls: servers.map((s) => s.url) },
+      redis: { mode: 'redlock', fenceClock: false, urls: servers.map((s) => s.url) },
     });
     try {
       // Node 0 is far ahead (it saw acquisitions the others missed).

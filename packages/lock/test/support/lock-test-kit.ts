@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Registry } from 'prom-client';
-import { LockService, type LockModuleOptions } from '../../src';
+import { LockService, type LockLogger, type LockServiceOptions } from '../../src';
 
 export { freePorts, ping, RedisServerProcess, sleep, waitFor } from './redis-server';
 
@@ -11,16 +10,29 @@ export function uniquePrefix(tag: string): string {
   return `test:lock:${tag}:${randomUUID()}:`;
 }
 
-/** A LockService with its own metrics registry (tests build many). */
+/** Keeps the lock's log lines for assertions instead of printing them between test results. */
+export class RecordingLogger implements LockLogger {
+  readonly lines: string[] = [];
+
+  log(message: string): void {
+    this.lines.push(message);
+  }
+
+  warn(message: string): void {
+    this.lines.push(message);
+  }
+}
+
+/** A LockService on the shared Redis (single mode) unless `redis`/`backend` say otherwise. */
 export function makeService(
-  overrides: Partial<LockModuleOptions> & { prefix: string },
+  overrides: Partial<LockServiceOptions> & { prefix: string },
 ): LockService {
   const { prefix, ...rest } = overrides;
   return new LockService({
-    mode: 'single',
-    redis: { urls: [SHARED_REDIS_URL] },
+    backend: 'redis',
+    redis: { mode: 'single', urls: [SHARED_REDIS_URL] },
     keyPrefix: prefix,
-    registry: new Registry(),
+    logger: new RecordingLogger(),
     ...rest,
   });
 }

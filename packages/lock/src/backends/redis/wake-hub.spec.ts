@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { WakeHub, type SubscriberClient, type Wakeable } from './wake-hub';
+import type { WakeListener } from '../../core/backend';
+import { WakeHub, type SubscriberClient } from './wake-hub';
 
 class FakeSubscriber extends EventEmitter implements SubscriberClient {
   status = 'ready';
@@ -25,7 +26,7 @@ class FakeSubscriber extends EventEmitter implements SubscriberClient {
   }
 }
 
-const counter = (): Wakeable & { count: number } => ({
+const counter = (): WakeListener & { count: number } => ({
   count: 0,
   wake() {
     this.count++;

@@ -1,17 +1,18 @@
-import { Counter, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import type { BreakerState } from '../core/breaker';
+import type { LockMetrics } from '../core/metrics';
 
 type FamilyLabel = 'family';
-
-/** Distinct `family` values per metrics instance; beyond this everything is `other`. */
-const MAX_DISTINCT_FAMILIES = 64;
 
 const LATENCY_BUCKETS = [
   0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 const HOLD_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
+
 /**
- * Tests and multi-tenant apps build many modules on one registry; registering a name twice
+ * Tests and multi-tenant apps build many services on one registry; registering a name twice
  * throws in prom-client, so an existing metric of the right type is reused.
  */
 function reuseOrCreate<M>(
@@ -26,7 +27,7 @@ function reuseOrCreate<M>(
   throw new TypeError(`metric ${name} is already registered with a different type`);
 }
 
-/** Samples not yet handed to prom-client, per histogram (shared by every LockMetrics on it). */
+/** Samples not yet handed to prom-client, per histogram (shared by every adapter on it). */
 interface Pending {
   readonly values: Float64Array;
   readonly families: string[];
@@ -57,29 +58,37 @@ export class DeferredHistogram {
     this.pending = pendingByHistogram.get(histogram);
   }
 
-  observe(labels: { family: string }, seconds: number): void {
+  observe(family: string, seconds: number): void {
     const pending = this.pending;
     if (!pending) {
       // Created by someone else without our collect hook: observe directly.
-      this.histogram.observe(labels, seconds);
+      this.histogram.observe({ family }, seconds);
       return;
     }
-    pending.families[pending.count] = labels.family;
+    pending.families[pending.count] = family;
     pending.values[pending.count] = seconds;
     if (++pending.count === CAPACITY) flush(this.histogram);
   }
 }
 
-export class LockMetrics {
+/**
+ * The lock's metric hooks on a prom-client registry. Metric names (all labelled by `family`):
+ * `lock_acquire_duration_seconds`, `lock_wait_duration_seconds`, `lock_hold_duration_seconds`
+ * (histograms), `lock_contended_total`, `lock_timeouts_total`, `lock_lost_total`,
+ * `lock_extensions_total` (+ `result`), `lock_backend_errors_total`, `lock_unavailable_total`
+ * (counters), and the gauge `lock_breaker_state{state}` (1 for the current state).
+ */
+export class PrometheusLockMetrics implements LockMetrics {
   readonly acquireDuration: DeferredHistogram;
   readonly waitDuration: DeferredHistogram;
   readonly holdDuration: DeferredHistogram;
-  readonly contended: Counter<FamilyLabel>;
-  readonly timeouts: Counter<FamilyLabel>;
-  readonly lost: Counter<FamilyLabel>;
-  readonly extensions: Counter<FamilyLabel | 'result'>;
-  readonly backendErrors: Counter<FamilyLabel>;
-  private readonly families = new Set<string>();
+  readonly contendedTotal: Counter<FamilyLabel>;
+  readonly timeoutsTotal: Counter<FamilyLabel>;
+  readonly lostTotal: Counter<FamilyLabel>;
+  readonly extensionsTotal: Counter<FamilyLabel | 'result'>;
+  readonly backendErrorsTotal: Counter<FamilyLabel>;
+  readonly unavailableTotal: Counter<FamilyLabel>;
+  readonly breakerState: Gauge<'state'>;
 
   constructor(registry: Registry = globalRegistry) {
     const registers = [registry];
@@ -127,16 +136,16 @@ export class LockMetrics {
       'Time a lock was held, from acquisition to release',
       HOLD_BUCKETS,
     );
-    this.contended = counter(
+    this.contendedTotal = counter(
       'lock_contended_total',
       'Acquires that found the lock taken and had to wait',
     );
-    this.timeouts = counter('lock_timeouts_total', 'Acquires that gave up after waitMs');
-    this.lost = counter(
+    this.timeoutsTotal = counter('lock_timeouts_total', 'Acquires that gave up after waitMs');
+    this.lostTotal = counter(
       'lock_lost_total',
       'Locks whose lease could no longer be trusted (renewal failed or expired)',
     );
-    this.extensions = reuseOrCreate(
+    this.extensionsTotal = reuseOrCreate(
       registry,
       'lock_extensions_total',
       Counter<FamilyLabel | 'result'>,
@@ -148,17 +157,62 @@ export class LockMetrics {
           registers,
         }),
     );
-    this.backendErrors = counter(
+    this.backendErrorsTotal = counter(
       'lock_backend_errors_total',
-      'Redis errors or unreachable backend seen by the lock',
+      'Errors or an unreachable server seen by the lock backend',
     );
+    this.unavailableTotal = counter(
+      'lock_unavailable_total',
+      'Acquires refused with LOCK_BACKEND_UNAVAILABLE (outage or open circuit breaker)',
+    );
+    this.breakerState = reuseOrCreate(registry, 'lock_breaker_state', Gauge<'state'>, () => {
+      const gauge = new Gauge({
+        name: 'lock_breaker_state',
+        help: 'Circuit breaker of the lock backend: 1 for the current state',
+        labelNames: ['state'],
+        registers,
+      });
+      // A breaker starts closed.
+      for (const s of BREAKER_STATES) gauge.set({ state: s }, s === 'closed' ? 1 : 0);
+      return gauge;
+    });
   }
 
-  /** Bounds label cardinality even if callers build families from unbounded input. */
-  family(label: string): string {
-    if (this.families.has(label)) return label;
-    if (this.families.size >= MAX_DISTINCT_FAMILIES) return 'other';
-    this.families.add(label);
-    return label;
+  acquired(family: string, seconds: number, contended: boolean): void {
+    this.acquireDuration.observe(family, seconds);
+    if (contended) this.waitDuration.observe(family, seconds);
+  }
+
+  contended(family: string): void {
+    this.contendedTotal.inc({ family });
+  }
+
+  timedOut(family: string, seconds: number): void {
+    this.timeoutsTotal.inc({ family });
+    this.waitDuration.observe(family, seconds);
+  }
+
+  released(family: string, seconds: number): void {
+    this.holdDuration.observe(family, seconds);
+  }
+
+  lost(family: string): void {
+    this.lostTotal.inc({ family });
+  }
+
+  extended(family: string, ok: boolean): void {
+    this.extensionsTotal.inc({ family, result: ok ? 'ok' : 'failed' });
+  }
+
+  backendError(family: string): void {
+    this.backendErrorsTotal.inc({ family });
+  }
+
+  unavailable(family: string): void {
+    this.unavailableTotal.inc({ family });
+  }
+
+  breakerChanged(state: BreakerState): void {
+    for (const s of BREAKER_STATES) this.breakerState.set({ state: s }, s === state ? 1 : 0);
   }
 }

@@ -1,16 +1,15 @@
-import { clusterSlot, type KeyNames } from '../keys';
-import { ACQUIRE, EXTEND, RELEASE } from '../scripts';
-import type { SubscriberClient } from '../wake-hub';
+import type { AcquireOutcome, KeyWatch, LockBackend, WakeListener } from '../../core/backend';
 import {
   closeClient,
   parseAcquireReply,
   runScript,
   toBackendError,
   whenReady,
-  type AcquireOutcome,
-  type LockBackend,
   type RedisClientLike,
-} from './backend';
+} from './connection';
+import { clusterSlot, type KeyNames } from './key-names';
+import { ACQUIRE, EXTEND, RELEASE } from './scripts';
+import type { WakeHub } from './wake-hub';
 
 export interface ShardedBackendConfig {
   /** Identifies this process in wait flags. */
@@ -28,19 +27,21 @@ export interface ShardedBackendConfig {
  * got if any other slot is blocked or fails.
  */
 export class ShardedBackend implements LockBackend {
-  readonly subscribers: readonly SubscriberClient[];
+  readonly name = 'redis';
   private readonly clockFlag: string;
 
   constructor(
     readonly mode: 'single' | 'cluster',
     private readonly client: RedisClientLike,
-    subscriber: RedisClientLike,
+    /** Wake-ups: the release script publishes, the hub's subscriber connection listens. */
+    private readonly hub: WakeHub,
     private readonly names: KeyNames,
     private readonly config: ShardedBackendConfig,
     /** Connections this backend created and must close. */
     private readonly owned: readonly RedisClientLike[],
+    /** Removes the listeners this backend put on connections it did not create. */
+    private readonly detach: () => void = () => undefined,
   ) {
-    this.subscribers = [subscriber];
     this.clockFlag = config.fenceClock ? '1' : '0';
   }
 
@@ -125,7 +126,20 @@ export class ShardedBackend implements LockBackend {
     return settled.some((r) => r.status === 'fulfilled' && r.value);
   }
 
+  watch(keys: readonly string[], listener: WakeListener): KeyWatch {
+    return this.hub.watch(
+      keys.map((k) => this.names.channel(k)),
+      listener,
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
   async close(): Promise<void> {
+    this.hub.close();
+    this.detach();
     await Promise.all(this.owned.map((c) => closeClient(c)));
   }
 

@@ -1,21 +1,23 @@
 import type { Cluster } from 'ioredis';
-import { clusterSlot, KeyNames } from '../keys';
-import { ShardedBackend } from './sharded.backend';
+import { clusterSlot, KeyNames } from './key-names';
+import { ShardedBackend } from './sharded';
+import { WakeHub } from './wake-hub';
 
 describe('ShardedBackend key grouping', () => {
   const names = new KeyNames('couponlock:');
   const fakeClient = {} as Cluster;
   const config = { processId: 'p', fenceClock: true, connectWaitMs: 100, waitFlagMs: 1000 };
+  const hub = new WakeHub([], 1000, 100, () => undefined);
 
   it('single mode runs every key in one script call', () => {
-    const backend = new ShardedBackend('single', fakeClient, fakeClient, names, config, []);
+    const backend = new ShardedBackend('single', fakeClient, hub, names, config, []);
     expect(backend.groups(['coupon:X', 'sku:A', 'sku:B'])).toEqual([
       ['coupon:X', 'sku:A', 'sku:B'],
     ]);
   });
 
   it('cluster mode groups keys by the slot of their hash tag', () => {
-    const backend = new ShardedBackend('cluster', fakeClient, fakeClient, names, config, []);
+    const backend = new ShardedBackend('cluster', fakeClient, hub, names, config, []);
     const keys = ['coupon:X', 'sku:A', 'sku:B', 'sku:C', 'sku:D'];
     const groups = backend.groups(keys);
     expect(groups.flat().sort()).toEqual(keys);
@@ -30,7 +32,7 @@ describe('ShardedBackend key grouping', () => {
   });
 
   it('keys that hash to the same slot share one call', () => {
-    const backend = new ShardedBackend('cluster', fakeClient, fakeClient, names, config, []);
+    const backend = new ShardedBackend('cluster', fakeClient, hub, names, config, []);
     // Find two different keys in one slot.
     const bySlot = new Map<number, string>();
     let pair: [string, string] | undefined;

@@ -1,7 +1,7 @@
-import type { LockBackend } from './backends/backend';
+import type { LockBackend } from './backend';
 import { LockError, LockLostError } from './errors';
-import type { LockMetrics } from './lock.metrics';
-import { driftMs } from './lock.options';
+import type { LockMetrics } from './metrics';
+import { driftMs } from './options';
 
 /** A held lock on one or more keys. */
 export interface Lock {
@@ -18,7 +18,7 @@ export interface Lock {
   readonly signal: AbortSignal;
   /** True until released or lost. */
   readonly held: boolean;
-  /** True when this handle rides on a lock an outer call already holds (no Redis round trip). */
+  /** True when this handle rides on a lock an outer call already holds (no server round trip). */
   readonly reentrant: boolean;
   fenceFor(key: string): string;
   /** Sets the lease to `ms` (default: the current lease) if still the owner; else LockLostError. */
@@ -27,18 +27,20 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-/** What a Redis-backed lock needs from the service that created it. */
+/** What a held lock needs from the service that created it. */
 export interface LockHost {
   readonly backend: LockBackend;
   readonly metrics: LockMetrics;
   readonly driftFactor: number;
-  reportBackendError(err: unknown, family: string, operation: string): void;
-  reportLost(lock: RedisLock, err: LockLostError): void;
+  /** Circuit breaker generation, read before each backend call and passed back on failure. */
+  readonly epoch: number;
+  reportBackendError(err: unknown, family: string, operation: string, epoch: number): void;
+  reportLost(lock: HeldLock, err: LockLostError): void;
   /**
-   * Called exactly once: after the release script ran (or failed), or as soon as the lock is
+   * Called exactly once: after the backend's release ran (or failed), or as soon as the lock is
    * lost, whichever comes first. `remoteWaiters`: another process was waiting for a key.
    */
-  onLockEnded(lock: RedisLock, remoteWaiters: boolean): void;
+  onLockEnded(lock: HeldLock, remoteWaiters: boolean): void;
 }
 
 function fenceLookup(fences: ReadonlyMap<string, string>, key: string): string {
@@ -48,15 +50,16 @@ function fenceLookup(fences: ReadonlyMap<string, string>, key: string): string {
 }
 
 // Module-level timer callbacks (lock passed as argument): no closures allocated per lock.
-function onWatchdog(lock: RedisLock): void {
+function onWatchdog(lock: HeldLock): void {
   lock.watchdogFired();
 }
 
-function onDeadline(lock: RedisLock): void {
+function onDeadline(lock: HeldLock): void {
   lock.deadlinePassed();
 }
 
-export class RedisLock implements Lock {
+/** A lock this service took from the backend (as opposed to a reentrant view of one). */
+export class HeldLock implements Lock {
   readonly reentrant = false;
   readonly fence: string;
   readonly fences: ReadonlyMap<string, string>;
@@ -79,7 +82,8 @@ export class RedisLock implements Lock {
   constructor(
     readonly host: LockHost,
     readonly keys: readonly string[],
-    private readonly token: string,
+    /** @internal identifies this acquisition on the backend */
+    readonly token: string,
     fences: readonly string[],
     ttlMs: number,
     /** performance.now() when the successful attempt was sent: validity is measured from it. */
@@ -143,17 +147,18 @@ export class RedisLock implements Lock {
       throw new LockError('LOCK_RELEASED', 'cannot extend a released lock');
     }
     const start = performance.now();
+    const epoch = this.host.epoch;
     let ok = false;
     let cause: unknown;
     try {
       ok = await this.host.backend.extend(this.keys, this.token, ms);
     } catch (err) {
       cause = err;
-      this.host.reportBackendError(err, this.family, 'extend');
+      this.host.reportBackendError(err, this.family, 'extend', epoch);
     }
-    this.host.metrics.extensions.inc({ family: this.family, result: ok ? 'ok' : 'failed' });
+    this.host.metrics.extended(this.family, ok);
     // The state may have moved on while the renewal was in flight.
-    const now = this.state as RedisLock['state'];
+    const now = this.state as HeldLock['state'];
     if (now === 'released') return;
     if (now === 'lost') throw this.lostError();
     if (!ok) {
@@ -164,7 +169,7 @@ export class RedisLock implements Lock {
           : `lease renewal for ${this.keys.join(', ')} failed; the lease can no longer be trusted`,
         { cause },
       );
-      this.markLost(err);
+      this.lose(err);
       throw err;
     }
     this.leaseMs = ms;
@@ -176,15 +181,13 @@ export class RedisLock implements Lock {
     const wasHeld = this.state === 'held';
     this.state = 'released';
     this.clearTimers();
-    this.host.metrics.holdDuration.observe(
-      { family: this.family },
-      (performance.now() - this.acquiredAt) / 1000,
-    );
+    this.host.metrics.released(this.family, (performance.now() - this.acquiredAt) / 1000);
+    const epoch = this.host.epoch;
     return this.host.backend.release(this.keys, this.token).then(
       (remoteWaiters) => this.endLocally(remoteWaiters),
       (err: unknown) => {
         // The lease runs out on its own; failing here would only mask the caller's real result.
-        this.host.reportBackendError(err, this.family, wasHeld ? 'release' : 'release-lost');
+        this.host.reportBackendError(err, this.family, wasHeld ? 'release' : 'release-lost', epoch);
         this.endLocally(false);
       },
     );
@@ -225,7 +228,7 @@ export class RedisLock implements Lock {
 
   /** @internal timer callback */
   deadlinePassed(): void {
-    this.markLost(
+    this.lose(
       new LockLostError(
         this.keys,
         `lease on ${this.keys.join(', ')} ran out without a successful renewal`,
@@ -237,14 +240,18 @@ export class RedisLock implements Lock {
     return this.lost ?? new LockLostError(this.keys, 'lock was lost');
   }
 
-  private markLost(err: LockLostError): void {
+  /**
+   * @internal The lease can no longer be trusted (deadline passed, renewal failed, the backend
+   * reported it gone or lost its connection): abort the signal now. No-op unless held.
+   */
+  lose(err: LockLostError): void {
     if (this.state !== 'held') return;
     this.state = 'lost';
     this.lost = err;
     this.clearTimers();
     this.host.reportLost(this, err);
     this.controller?.abort(err);
-    // The key is free in Redis now (or soon): a holder that stalls past its lease must not keep
+    // The key is free on the server now (or soon): a holder that stalls past its lease must not keep
     // this process's other waiters queued behind it. Its late writes are refused by fence.
     this.endLocally(false);
   }
@@ -273,7 +280,7 @@ export class ReentrantLock implements Lock {
   constructor(
     readonly keys: readonly string[],
     holders: ReadonlyMap<string, Lock>,
-    readonly own?: RedisLock,
+    readonly own?: HeldLock,
   ) {
     const fences = new Map<string, string>();
     for (const key of keys) {

@@ -1,8 +1,8 @@
+import 'reflect-metadata';
 import { Inject } from '@nestjs/common';
-import { PROPERTY_DEPS_METADATA } from '@nestjs/common/constants';
-import { LockError } from './errors';
-import type { KeyInput } from './keys';
-import { LockService, type AcquireOptions } from './lock.service';
+import { LockError } from '../core/errors';
+import type { KeyInput } from '../core/keys';
+import { LockService, type AcquireOptions } from '../core/lock-service';
 
 /**
  * Hidden property the decorator asks Nest to fill with `LockService`. Its description is what
@@ -31,15 +31,14 @@ type LockedMethodDecorator<A extends unknown[]> = <
   descriptor: TypedPropertyDescriptor<T> & PrefixOf<Parameters<T>, A>,
 ) => void;
 
-interface PropertyDependency {
-  readonly key: string | symbol;
-}
+/** Classes whose prototype already asks for the service (one request per class is enough). */
+const injected = new WeakSet<object>();
 
 function injectLockService(prototype: object): void {
-  const declared = Reflect.getMetadata(PROPERTY_DEPS_METADATA, prototype.constructor) as
-    PropertyDependency[] | undefined;
-  if (declared?.some((dep) => dep.key === LOCK_SERVICE)) return;
-  // Property injection: Nest resolves it at boot and fails loudly if LockService is unknown.
+  if (injected.has(prototype)) return;
+  injected.add(prototype);
+  // Property injection with Nest's public @Inject: Nest resolves it while it builds the
+  // provider, so the app fails at boot, naming the class, when LockModule is not imported.
   Inject(LockService)(prototype, LOCK_SERVICE);
 }
 

@@ -1,8 +1,13 @@
-/** Error codes are part of the public contract: the HTTP layer maps them to problem+json codes. */
+/**
+ * Error codes are part of the public contract: an HTTP layer maps them to problem+json codes.
+ * `LOCK_RELEASED`: `extend()` on a released lock. `LOCK_MISCONFIGURED`: `@Locked` on an object
+ * Nest did not create.
+ */
 export type LockErrorCode =
   | 'LOCK_TIMEOUT'
   | 'LOCK_BACKEND_UNAVAILABLE'
   | 'LOCK_LOST'
+  | 'LOCK_SHUTTING_DOWN'
   | 'LOCK_RELEASED'
   | 'LOCK_MISCONFIGURED';
 
@@ -33,14 +38,34 @@ export class LockTimeoutError extends LockError {
   }
 }
 
-/** Redis could not be reached (or answered with an error); the guarded work must not run. */
+/**
+ * The lock server cannot be reached or its answer is unknown; the guarded work must not run.
+ * Thrown at once to every queued waiter when the connection is lost, and to every new acquire
+ * while the circuit breaker is open.
+ */
 export class LockBackendUnavailableError extends LockError {
+  /** Time until the breaker's next probe of the server, in ms; never below 1000. */
   readonly retryAfterMs: number;
 
   constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super('LOCK_BACKEND_UNAVAILABLE', message, options);
     this.name = 'LockBackendUnavailableError';
-    this.retryAfterMs = Math.max(1, Math.ceil(options?.retryAfterMs ?? 1000));
+    this.retryAfterMs = Math.max(1000, Math.ceil(options?.retryAfterMs ?? 1000));
+  }
+}
+
+/**
+ * The service is shutting down (`LockService.shutdown()`/`close()`): pending and new
+ * acquires are refused. Reentrant acquires of keys the caller already holds still succeed.
+ */
+export class LockShuttingDownError extends LockError {
+  /** How long a client should wait before retrying (elsewhere), in ms. */
+  readonly retryAfterMs: number;
+
+  constructor(message = 'lock service is shutting down', retryAfterMs = 1000) {
+    super('LOCK_SHUTTING_DOWN', message);
+    this.name = 'LockShuttingDownError';
+    this.retryAfterMs = Math.max(1, Math.ceil(retryAfterMs));
   }
 }
 
@@ -56,4 +81,9 @@ export class LockLostError extends LockError {
     this.name = 'LockLostError';
     this.keys = keys;
   }
+}
+
+/** The message of an error, or the thrown value as text (for log lines and error details). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,13 +1,11 @@
+import type { KeyWatch, WakeListener } from '../../core/backend';
+
 /**
  * Wake-ups for waiters. The release script PUBLISHes on one channel per key; this hub owns the
  * process's subscriber connection(s) and fans messages out to local listeners. Subscriptions are
  * ref-counted per channel and linger for a while after the last waiter leaves, so a hot key does
  * not pay SUBSCRIBE/UNSUBSCRIBE round trips on every contended acquisition.
  */
-
-export interface Wakeable {
-  wake(): void;
-}
 
 /** The part of an ioredis client (standalone or cluster) the hub needs. */
 export interface SubscriberClient {
@@ -21,21 +19,10 @@ export interface SubscriberClient {
 }
 
 interface ChannelState {
-  readonly listeners: Set<Wakeable>;
+  readonly listeners: Set<WakeListener>;
   subscribed: boolean;
   pending: Promise<boolean> | undefined;
   linger: NodeJS.Timeout | undefined;
-}
-
-export interface Watch {
-  /** True when every channel is already subscribed (no round trip needed). */
-  subscribed(): boolean;
-  /**
-   * Resolves true once every channel is subscribed on at least one connection; false when that
-   * failed (callers then rely on the timed fallback). Calling it again retries failed channels.
-   */
-  ready(): Promise<boolean>;
-  close(): void;
 }
 
 export class WakeHub {
@@ -52,8 +39,11 @@ export class WakeHub {
     for (const sub of subscribers) sub.on('message', this.onMessage);
   }
 
-  /** Listener is registered synchronously: anything delivered after this call reaches it. */
-  watch(channels: readonly string[], listener: Wakeable): Watch {
+  /**
+   * Listener is registered synchronously: anything delivered after this call reaches it.
+   * `ready()` resolves true once every channel is subscribed on at least one connection.
+   */
+  watch(channels: readonly string[], listener: WakeListener): KeyWatch {
     const states = channels.map((channel) => {
       let state = this.channels.get(channel);
       if (!state) {
@@ -164,7 +154,7 @@ export class WakeHub {
     });
   }
 
-  private unwatch(channel: string, state: ChannelState, listener: Wakeable): void {
+  private unwatch(channel: string, state: ChannelState, listener: WakeListener): void {
     state.listeners.delete(listener);
     if (state.listeners.size === 0 && !state.pending) this.scheduleUnsubscribe(channel, state);
   }

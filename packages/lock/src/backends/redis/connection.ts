@@ -1,35 +1,11 @@
+/** ioredis plumbing shared by the single/cluster and Redlock modes. */
 import type { Cluster, Redis } from 'ioredis';
-import { LockBackendUnavailableError } from '../errors';
-import { isFence } from '../fence';
-import type { LuaScript } from '../scripts';
-import type { SubscriberClient } from '../wake-hub';
+import type { AcquireOutcome } from '../../core/backend';
+import { LockBackendUnavailableError } from '../../core/errors';
+import { isFence } from '../../core/fence';
+import type { LuaScript } from './scripts';
 
 export type RedisClientLike = Redis | Cluster;
-
-export type AcquireOutcome =
-  | { readonly ok: true; readonly fences: readonly string[] }
-  | { readonly ok: false; readonly pttlMs: number };
-
-/**
- * One deployment mode's way of running the lock scripts. Keys are normalised user keys; the
- * backend maps them to Redis names. Methods reject with `LockBackendUnavailableError` when the
- * outcome is unknown or Redis cannot be reached.
- */
-export interface LockBackend {
-  readonly mode: 'single' | 'cluster' | 'redlock';
-  /** Connections whose `message` events carry release wake-ups. */
-  readonly subscribers: readonly SubscriberClient[];
-  /** Every key taken (with a fresh fence each) or the PTTL of a blocking holder; all or nothing. */
-  acquire(keys: readonly string[], token: string, ttlMs: number): Promise<AcquireOutcome>;
-  /** True when the token still owned every key and the lease now runs `ttlMs` from the call. */
-  extend(keys: readonly string[], token: string, ttlMs: number): Promise<boolean>;
-  /**
-   * Deletes the keys the token still owns, waking waiters. Resolves true when another process
-   * was (recently) waiting for one of them.
-   */
-  release(keys: readonly string[], token: string): Promise<boolean>;
-  close(): Promise<void>;
-}
 
 export type ScriptArg = string | number;
 

@@ -1,18 +1,17 @@
 import type { Redis } from 'ioredis';
-import { LockBackendUnavailableError } from '../errors';
-import { compareFences } from '../fence';
-import type { KeyNames } from '../keys';
-import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from '../scripts';
-import type { SubscriberClient } from '../wake-hub';
+import type { AcquireOutcome, KeyWatch, LockBackend, WakeListener } from '../../core/backend';
+import { LockBackendUnavailableError } from '../../core/errors';
+import { compareFences } from '../../core/fence';
 import {
   closeClient,
   parseAcquireReply,
   runScript,
   toBackendError,
-  type AcquireOutcome,
-  type LockBackend,
   type RedisClientLike,
-} from './backend';
+} from './connection';
+import type { KeyNames } from './key-names';
+import { ACQUIRE, EXTEND, RAISE_FENCE, RELEASE } from './scripts';
+import type { WakeHub } from './wake-hub';
 
 export interface RedlockBackendConfig {
   /** Identifies this process in wait flags. */
@@ -37,16 +36,19 @@ type NodeResult = { readonly node: Redis; readonly outcome: AcquireOutcome };
  * value. See README "Redlock and fences".
  */
 export class RedlockBackend implements LockBackend {
+  readonly name = 'redis';
   readonly mode = 'redlock' as const;
   readonly quorum: number;
   private readonly clockFlag: string;
 
   constructor(
     private readonly nodes: readonly Redis[],
-    readonly subscribers: readonly SubscriberClient[],
+    /** Wake-ups: one subscriber per master; a message from any of them wakes the waiter. */
+    private readonly hub: WakeHub,
     private readonly names: KeyNames,
     private readonly config: RedlockBackendConfig,
     private readonly owned: readonly RedisClientLike[],
+    private readonly detach: () => void = () => undefined,
   ) {
     if (nodes.length === 0) throw new TypeError('redlock mode needs at least one master');
     this.quorum = Math.floor(nodes.length / 2) + 1;
@@ -160,7 +162,28 @@ export class RedlockBackend implements LockBackend {
     return remoteWaiters;
   }
 
+  watch(keys: readonly string[], listener: WakeListener): KeyWatch {
+    return this.hub.watch(
+      keys.map((k) => this.names.channel(k)),
+      listener,
+    );
+  }
+
+  /** Answers when a majority of the masters does. */
+  async ping(): Promise<void> {
+    const settled = await Promise.allSettled(this.nodes.map((node) => node.ping()));
+    const up = settled.filter((r) => r.status === 'fulfilled').length;
+    if (up >= this.quorum) return;
+    const failure = settled.find((r) => r.status === 'rejected');
+    throw toBackendError(
+      failure?.reason,
+      `${up} of ${this.nodes.length} redis masters answered, quorum is ${this.quorum}`,
+    );
+  }
+
   async close(): Promise<void> {
+    this.hub.close();
+    this.detach();
     await Promise.all(this.owned.map((c) => closeClient(c)));
   }
 
