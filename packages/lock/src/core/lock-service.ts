@@ -67,6 +67,13 @@ const HANDOVER_YIELD_MS = 1;
 /** `close()` gives held locks this long to be released before it closes the connections. */
 const CLOSE_RELEASE_BUDGET_MS = 1000;
 
+/**
+ * While anyone waits, the server is pinged this often (as a share of `commandTimeoutMs`): a hung
+ * server closes no socket, and a process whose waiters all sit in its local queue sends no
+ * command that could time out. Holders need no heartbeat: their watchdog renews at ttl/3.
+ */
+const HEARTBEAT_SHARE = 0.5;
+
 /** One acquisition in progress. */
 interface Attempt {
   readonly keys: readonly string[];
@@ -105,6 +112,10 @@ export class LockService {
   private readonly host: LockHost;
   private readonly tokenPrefix = randomBytes(12).toString('base64url');
   private tokenSeq = 0;
+  /** Acquires in the contended path (local queue or retrying); the heartbeat runs while > 0. */
+  private waiters = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeatInFlight = false;
   private lastErrorLog = 0;
   private closing: Promise<void> | undefined;
   private closed = false;
@@ -275,6 +286,7 @@ export class LockService {
       ]);
       clearTimeout(timer);
       this.closed = true;
+      this.stopHeartbeat();
       this.breaker.dispose();
       await this.backend.close();
     })();
@@ -440,6 +452,7 @@ export class LockService {
   ): Promise<HeldLock> {
     a.contended = true;
     this.metrics.contended(a.family);
+    if (this.waiters++ === 0) this.startHeartbeat();
     // Infinity (or anything past a Node timer's range) means "as long as a timer can wait".
     const waitMs = Math.min(MAX_TIMER_MS, Math.max(0, opts.waitMs ?? this.config.waitMs));
     const scope = new WaitScope(a.started + waitMs, [
@@ -501,6 +514,7 @@ export class LockService {
       if (slotsTaken) this.local.release(a.keys);
       watch?.close();
       scope.dispose();
+      if (--this.waiters === 0) this.stopHeartbeat();
     }
   }
 
@@ -574,6 +588,34 @@ export class LockService {
         timer.unref();
       }),
     ]).finally(() => clearTimeout(timer));
+  }
+
+  private startHeartbeat(): void {
+    if (this.closed) return;
+    const everyMs = Math.max(50, Math.round(this.config.commandTimeoutMs * HEARTBEAT_SHARE));
+    this.heartbeat = setInterval(() => this.beat(), everyMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /** One ping unless one is still out; a failure opens the breaker (the probe closes it). */
+  private beat(): void {
+    if (this.heartbeatInFlight || !this.breaker.closed) return;
+    this.heartbeatInFlight = true;
+    const epoch = this.breaker.epoch;
+    this.ping().then(
+      () => {
+        this.heartbeatInFlight = false;
+      },
+      (err: unknown) => {
+        this.heartbeatInFlight = false;
+        this.breaker.failure(epoch, err);
+      },
+    );
   }
 
   private onBreakerChange(state: BreakerState, reason: unknown): void {

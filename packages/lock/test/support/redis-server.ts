@@ -115,6 +115,19 @@ export class RedisServerProcess {
     await exited;
   }
 
+  /**
+   * SIGSTOP: the server hangs with its sockets open, like a stalled host or a network black
+   * hole. Nothing is closed, so clients only notice through command timeouts.
+   */
+  pause(): void {
+    if (!this.child?.kill('SIGSTOP')) throw new Error('redis-server is not running');
+  }
+
+  /** SIGCONT after `pause()`: the server answers again, including the backlog. */
+  resume(): void {
+    if (!this.child?.kill('SIGCONT')) throw new Error('redis-server is not running');
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

@@ -171,6 +171,7 @@ export class RedlockBackend implements LockBackend {
 
   /** Answers when a majority of the masters does. */
   async ping(): Promise<void> {
+    await this.quorumReady();
     const settled = await Promise.allSettled(this.nodes.map((node) => node.ping()));
     const up = settled.filter((r) => r.status === 'fulfilled').length;
     if (up >= this.quorum) return;

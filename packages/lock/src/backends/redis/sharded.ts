@@ -134,6 +134,8 @@ export class ShardedBackend implements LockBackend {
   }
 
   async ping(): Promise<void> {
+    // A connection still being set up (boot) gets connectWaitMs, as an acquire would.
+    await this.ready();
     await this.client.ping();
   }
 
