@@ -18,7 +18,6 @@ import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';
 import { NaiveModule } from './naive/naive.module';
 import { OrdersModule } from './orders/orders.module';
-import { RedisModule } from './redis/redis.module';
 import type { Registry } from 'prom-client';
 
 export interface AppModuleOptions {
@@ -39,7 +38,6 @@ export class AppModule {
         LoggingModule,
         MetricsModule,
         DatabaseModule,
-        RedisModule,
         HealthModule,
         AuthModule,
         IdempotencyModule,
@@ -48,7 +46,7 @@ export class AppModule {
           useFactory: (config: AppConfig, registry: Registry): LockModuleOptions => {
             const lockUrls = config.get('LOCK_REDIS_URLS');
             return {
-              backend: 'redis',
+              backend: config.get('LOCK_BACKEND'),
               redis: {
                 mode: config.get('LOCK_MODE'),
                 urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')],
