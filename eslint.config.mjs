@@ -8,6 +8,8 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'packages/*/dist/**',
+      // Built inside a temporary app from the packed tarball (packages/lock/test/tarball).
+      'packages/lock/test/tarball/app/**',
       'coverage/**',
       'node_modules/**',
       'k6/**',

@@ -48,5 +48,17 @@ export function builtInBackend<N extends LockBackendName>(
     );
   }
   const load = LOADERS[name] as () => BackendModule<N>;
-  return load().create(options);
+  let backend: BackendModule<N>;
+  try {
+    backend = load();
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw err;
+    // Its client library is an optional peer dependency the app has not installed.
+    throw new Error(
+      `lock backend "${name}" needs its client library (an optional peer dependency of ` +
+        `@couponlock/lock): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
+  }
+  return backend.create(options);
 }
