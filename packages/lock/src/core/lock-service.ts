@@ -108,6 +108,8 @@ export class LockService {
   /** Held locks by token. */
   private readonly active = new Map<string, HeldLock>();
   private readonly stopping = new AbortController();
+  /** `stopping.signal.aborted`, as a plain field for the hot path. */
+  private shuttingDown = false;
   private readonly logger: LockLogger;
   private readonly host: LockHost;
   private readonly tokenPrefix = randomBytes(12).toString('base64url');
@@ -241,7 +243,7 @@ export class LockService {
     return {
       backend: this.backend.name,
       breaker: this.breaker.state,
-      shuttingDown: this.stopping.signal.aborted,
+      shuttingDown: this.shuttingDown,
       activeLocks: this.active.size,
       localSlots: this.local.size,
     };
@@ -264,7 +266,10 @@ export class LockService {
    * already holds, so in-flight holders can finish. Held locks stay held until released.
    */
   shutdown(): Promise<void> {
-    if (!this.stopping.signal.aborted) this.stopping.abort(new LockShuttingDownError());
+    if (!this.shuttingDown) {
+      this.shuttingDown = true;
+      this.stopping.abort(new LockShuttingDownError());
+    }
     return Promise.resolve();
   }
 
@@ -356,7 +361,7 @@ export class LockService {
     opts: AcquireOptions,
     tryOnly: boolean,
   ): Promise<HeldLock | null> {
-    if (this.stopping.signal.aborted) return Promise.reject(this.stopping.signal.reason as Error);
+    if (this.shuttingDown) return Promise.reject(this.stopping.signal.reason as Error);
     if (opts.signal?.aborted) return Promise.reject(opts.signal.reason as Error);
     const family = this.families.bound(familyLabel(keys));
     if (!this.breaker.closed) return Promise.reject(this.unavailable(family));
@@ -377,7 +382,7 @@ export class LockService {
       (result) => {
         if (typeof result !== 'number') {
           // Shutdown began while the attempt was in flight: it is one of the pending acquires.
-          if (this.stopping.signal.aborted) return this.refuse(result);
+          if (this.shuttingDown) return this.refuse(result);
           return result;
         }
         if (!tryOnly) return this.wait(attempt, opts, true, result);
