@@ -25,4 +25,16 @@ describe('metric hooks', () => {
     expect(seen).toEqual(['lost:coupon']);
     expect(() => completeMetrics(undefined).timedOut('sku', 1)).not.toThrow();
   });
+
+  it('a hook that throws never reaches the lock', () => {
+    let calls = 0;
+    const metrics = completeMetrics({
+      acquired() {
+        calls++;
+        throw new Error('broken exporter');
+      },
+    });
+    expect(() => metrics.acquired('coupon', 0.001, false)).not.toThrow();
+    expect(calls).toBe(1);
+  });
 });

@@ -32,29 +32,22 @@ export interface LockMetrics {
 
 const noop = (): void => undefined;
 
-const HOOKS = [
-  'acquired',
-  'contended',
-  'timedOut',
-  'released',
-  'lost',
-  'extended',
-  'backendError',
-  'unavailable',
-  'breakerChanged',
-] as const satisfies readonly (keyof LockMetrics)[];
-
 /**
- * Fills the hooks an implementation left out, so the hot path never checks for them. A complete
- * implementation is used as is (direct method calls, no bound wrappers).
+ * The hooks the core calls: missing ones are no-ops, and a hook that throws is ignored. A metric
+ * must never break a lock: an exception between taking a lease and handing it out would leave a
+ * lease nobody holds, renewed by its watchdog.
  */
 export function completeMetrics(given: Partial<LockMetrics> | undefined): LockMetrics {
-  if (given && HOOKS.every((name) => typeof given[name] === 'function')) {
-    return given as LockMetrics;
-  }
   const hook = <K extends keyof LockMetrics>(name: K): LockMetrics[K] => {
-    const fn = given?.[name];
-    return typeof fn === 'function' ? (fn.bind(given) as LockMetrics[K]) : noop;
+    const fn = given?.[name] as ((...args: unknown[]) => void) | undefined;
+    if (typeof fn !== 'function') return noop;
+    return (...args: unknown[]): void => {
+      try {
+        fn.apply(given, args);
+      } catch {
+        // Deliberately ignored: see above.
+      }
+    };
   };
   return {
     acquired: hook('acquired'),
