@@ -7,12 +7,15 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'packages/*/dist/**',
+      // Built inside a temporary app from the packed tarball (packages/lock/test/tarball).
+      'packages/lock/test/tarball/app/**',
       'coverage/**',
       'node_modules/**',
       'k6/**',
       '.scratch/**',
       '.demo/**',
-      '*.config.js',
+      '**/*.config.js',
       'eslint.config.mjs',
     ],
   },
@@ -41,7 +44,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', 'test/**/*.ts', 'packages/*/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import { StaleFenceError } from '../common/errors/lock-lost';
 import { AppConfig } from '../config/app-config';
-import { currentLock, Locked } from '../lock';
+import { currentLock, Locked } from '@couponlock/lock';
 import { canonicalCode, couponRefusal, discountFor, remainingOf } from './coupon-rules';
 import {
   CouponsRepository,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { StaleFenceError } from '../common/errors/lock-lost';
-import { currentLock, Locked } from '../lock';
+import { currentLock, Locked } from '@couponlock/lock';
 import type { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,

@@ -3,7 +3,7 @@ import { CouponsRepository } from '../../src/coupons/coupons.repository';
 import { couponLockKey, CouponsService } from '../../src/coupons/coupons.service';
 import { InventoryRepository } from '../../src/inventory/inventory.repository';
 import { skuLockKey } from '../../src/inventory/inventory.service';
-import { LockLostError, LockService, type Lock } from '../../src/lock';
+import { LockLostError, LockService, type Lock } from '@couponlock/lock';
 import { startApp, type RunningApp } from '../support/app';
 import { sleep } from '../support/ports';
 

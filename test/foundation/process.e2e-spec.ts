@@ -36,7 +36,7 @@ describe('the compiled service (dist/main.js)', () => {
     expect(stderr).toContain('STOREFRONT_API_KEYS');
   });
 
-  it('on SIGTERM finishes the request in flight, refuses new ones, and exits 0', async () => {
+  it('on SIGTERM a request waiting for a lock gets 503 SHUTTING_DOWN at once, new ones are refused, and it exits 0', async () => {
     const prefix = `test:drain:${randomUUID()}:`;
     const app = await AppProcess.start({ REDIS_KEY_PREFIX: prefix });
     const redis = new Redis(TEST_REDIS_URL);
@@ -56,13 +56,13 @@ describe('the compiled service (dist/main.js)', () => {
       });
       await sleep(300);
       app.signal('SIGTERM');
-      await sleep(300);
-      await expect(fetch(`${app.url}/health`)).rejects.toThrow();
-      await redis.del(lockKey);
-
+      // The lock is still held from outside: only shutdown can end the wait.
       const answer = await inFlight;
-      expect(answer.status).toBe(201);
-      expect(answer.body.orderId).toBe('drain-order');
+      expect(answer.status).toBe(503);
+      expect(answer.body.code).toBe('SHUTTING_DOWN');
+      expect(answer.headers['retry-after']).toBe('1');
+      await expect(fetch(`${app.url}/health`)).rejects.toThrow();
+      expect(await redis.get(lockKey)).toBe('test-holder');
       expect(await app.exited()).toBe(0);
     } finally {
       redis.disconnect();
