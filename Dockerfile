@@ -7,15 +7,20 @@
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# ---- build: compile TypeScript to dist/ -----------------------------------------------
+# ---- build: compile the lock package, then the app ----------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# The lock is an npm workspace (packages/lock): its manifest is part of the install.
 COPY package.json package-lock.json ./
+COPY packages/lock/package.json ./packages/lock/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY packages/lock/tsconfig.json packages/lock/tsconfig.build.json ./packages/lock/
+COPY packages/lock/src ./packages/lock/src
 COPY src ./src
-# dist/main.js is the server; migrations compile to dist/database/migrations/*.js.
+# packages/lock/dist is @couponlock/lock; dist/main.js is the server; migrations compile to
+# dist/database/migrations/*.js.
 RUN npm run build
 
 # ---- runtime: production dependencies + dist/, non-root ---------------------------------
@@ -24,8 +29,11 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/lock/package.json ./packages/lock/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --no-audit --no-fund
+# node_modules/@couponlock/lock links to packages/lock, which needs its compiled dist/.
+COPY --from=build /app/packages/lock/dist ./packages/lock/dist
 COPY --from=build /app/dist ./dist
 # Code and node_modules stay root-owned and read-only to the process.
 USER node

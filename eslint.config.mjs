@@ -7,12 +7,15 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'packages/*/dist/**',
+      // Built inside a temporary app from the packed tarball (packages/lock/test/tarball).
+      'packages/lock/test/tarball/app/**',
       'coverage/**',
       'node_modules/**',
       'k6/**',
       '.scratch/**',
       '.demo/**',
-      '*.config.js',
+      '**/*.config.js',
       'eslint.config.mjs',
       // The k6 scripts have their own config (plain JavaScript for the k6 runtime).
       'eslint.k6.config.mjs',
@@ -43,7 +46,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', 'test/**/*.ts', 'packages/*/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

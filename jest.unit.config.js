@@ -5,4 +5,9 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The lock package's sources, as in tsconfig.json "paths" (the build uses its compiled dist).
+  moduleNameMapper: {
+    '^@couponlock/lock$': '<rootDir>/packages/lock/src/index.ts',
+    '^@couponlock/lock/prometheus$': '<rootDir>/packages/lock/src/prometheus/index.ts',
+  },
 };

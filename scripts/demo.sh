@@ -97,7 +97,7 @@ if [[ ! -f .env ]]; then
   info 'created .env from .env.example (development keys: dev-admin-key, dev-storefront-key)'
 fi
 if [[ ! -f dist/main.js ]] ||
-  [[ -n $(find src tsconfig.json tsconfig.build.json package-lock.json -newer dist/main.js -print -quit) ]]; then
+  [[ -n $(find src packages/lock/src tsconfig.json tsconfig.build.json package-lock.json -newer dist/main.js -print -quit) ]]; then
   info 'building (tsc)...'
   npm run --silent build
 else

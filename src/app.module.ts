@@ -11,13 +11,13 @@ import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { InventoryModule } from './inventory/inventory.module';
-import { LockModule } from './lock';
+import { LockModule, type LockModuleOptions } from '@couponlock/lock';
+import { PrometheusLockMetrics } from '@couponlock/lock/prometheus';
 import { LoggingModule } from './logging/logging.module';
 import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';
 import { NaiveModule } from './naive/naive.module';
 import { OrdersModule } from './orders/orders.module';
-import { RedisModule } from './redis/redis.module';
 import type { Registry } from 'prom-client';
 
 export interface AppModuleOptions {
@@ -38,21 +38,23 @@ export class AppModule {
         LoggingModule,
         MetricsModule,
         DatabaseModule,
-        RedisModule,
         HealthModule,
         AuthModule,
         IdempotencyModule,
         LockModule.forRootAsync({
           inject: [AppConfig, METRICS_REGISTRY],
-          useFactory: (config: AppConfig, registry: Registry) => {
+          useFactory: (config: AppConfig, registry: Registry): LockModuleOptions => {
             const lockUrls = config.get('LOCK_REDIS_URLS');
             return {
-              mode: config.get('LOCK_MODE'),
-              redis: { urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')] },
+              backend: config.get('LOCK_BACKEND'),
+              redis: {
+                mode: config.get('LOCK_MODE'),
+                urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')],
+              },
               keyPrefix: config.get('REDIS_KEY_PREFIX'),
               ttlMs: config.get('LOCK_TTL_MS'),
               waitMs: config.get('LOCK_WAIT_MS'),
-              registry,
+              metrics: new PrometheusLockMetrics(registry),
               logger: new Logger('Lock'),
             };
           },

@@ -49,6 +49,11 @@ export function snapshotBuild(): void {
     throw new Error('dist/main.js is missing: run `npm run build` first (npm run bench:http does)');
   }
   cpSync(source, BUILD, { recursive: true });
+  // node_modules/@couponlock/lock links to packages/lock, whose dist a rebuild would replace too:
+  // the copy's own node_modules/@couponlock/lock is found first.
+  const lockPackage = join(CHILD_CWD, 'node_modules', '@couponlock', 'lock');
+  cpSync(join(ROOT, 'packages', 'lock', 'dist'), join(lockPackage, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'packages', 'lock', 'package.json'), join(lockPackage, 'package.json'));
 }
 
 // ------------------------------------------------------------------------------ database

@@ -22,7 +22,8 @@ import Redis from 'ioredis';
 import { Registry } from 'prom-client';
 import { Mutex } from 'redis-semaphore';
 import Redlock from 'redlock';
-import { LockService } from '../../src/lock';
+import { LockService } from '@couponlock/lock';
+import { PrometheusLockMetrics } from '@couponlock/lock/prometheus';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ITERATIONS = Number(process.env.ITERATIONS ?? 250);
@@ -64,10 +65,10 @@ async function uncontended(prefix: string): Promise<Map<string, number>> {
   const client = new Redis(REDIS_URL, { enableOfflineQueue: false });
   await new Promise((resolve) => client.once('ready', resolve));
   const ours = new LockService({
-    mode: 'single',
+    backend: 'redis',
     redis: { clients: [client] },
     keyPrefix: prefix,
-    registry: new Registry(),
+    metrics: new PrometheusLockMetrics(new Registry()),
     ttlMs: 5000,
   });
   const redlock = new Redlock([client], {
@@ -145,10 +146,10 @@ async function hotWorker(): Promise<void> {
   const ours =
     impl === 'couponlock'
       ? new LockService({
-          mode: 'single',
+          backend: 'redis',
           redis: { clients: [client] },
           keyPrefix: prefix,
-          registry: new Registry(),
+          metrics: new PrometheusLockMetrics(new Registry()),
           waitMs: 60_000,
         })
       : undefined;

@@ -22,6 +22,7 @@ describe('validateEnvironment', () => {
     const env = validateEnvironment(valid);
     expect(env.PORT).toBe(3000);
     expect(env.NODE_ENV).toBe('development');
+    expect(env.LOCK_BACKEND).toBe('redis');
     expect(env.LOCK_MODE).toBe('single');
     expect(env.LOCK_TTL_MS).toBe(5000);
     expect(env.COUPON_REDEEM_STRATEGY).toBe('locked');
@@ -41,12 +42,14 @@ describe('validateEnvironment', () => {
       PORT: '8081',
       DATABASE_MIGRATIONS_RUN: 'false',
       NAIVE_ROUTES_ENABLED: 'TRUE',
+      LOCK_BACKEND: 'memory',
       LOCK_MODE: 'redlock',
       LOCK_REDIS_URLS: 'redis://a:6379, redis://b:6379 ,redis://c:6379',
     });
     expect(env.PORT).toBe(8081);
     expect(env.DATABASE_MIGRATIONS_RUN).toBe(false);
     expect(env.NAIVE_ROUTES_ENABLED).toBe(true);
+    expect(env.LOCK_BACKEND).toBe('memory');
     expect(env.LOCK_REDIS_URLS).toEqual(['redis://a:6379', 'redis://b:6379', 'redis://c:6379']);
   });
 
@@ -58,6 +61,7 @@ describe('validateEnvironment', () => {
     ['PORT', { PORT: '70000' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
+    ['LOCK_BACKEND', { LOCK_BACKEND: 'etcd' }],
     ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],
     ['NAIVE_ROUTES_ENABLED', { NAIVE_ROUTES_ENABLED: 'sometimes' }],
     ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],

@@ -15,6 +15,7 @@ import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
@@ -80,6 +81,9 @@ export class Environment {
   @IsString()
   @Matches(/^[\w:.-]*$/, { message: 'REDIS_KEY_PREFIX may hold letters, digits, _ : . - only' })
   REDIS_KEY_PREFIX = 'couponlock:';
+
+  @IsIn(LOCK_BACKENDS)
+  LOCK_BACKEND: (typeof LOCK_BACKENDS)[number] = 'redis';
 
   @IsIn(LOCK_MODES)
   LOCK_MODE: (typeof LOCK_MODES)[number] = 'single';

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
+import { currentLock, Locked } from '@couponlock/lock';
 import { TransactionRunner } from '../database/transaction-runner';
-import { currentLock, Locked } from '../lock';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { canonicalCode, refusalError, remainingOf } from './coupon-rules';
 import {

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
-import { RedisHealthIndicator } from './redis.health';
+import { LockHealthIndicator } from './lock.health';
 
 @Public()
 @ApiTags('operations')
@@ -17,18 +17,18 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly postgres: TypeOrmHealthIndicator,
-    private readonly redis: RedisHealthIndicator,
+    private readonly lock: LockHealthIndicator,
   ) {}
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis both answer' })
-  @ApiServiceUnavailableResponse({ description: 'PostgreSQL or Redis is down' })
+  @ApiOperation({ summary: 'Readiness: PostgreSQL and the lock backend (LOCK_BACKEND) answer' })
+  @ApiServiceUnavailableResponse({ description: 'PostgreSQL or the lock backend is down' })
   async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
         () => this.postgres.pingCheck('postgres', { timeout: 1000 }),
-        () => this.redis.isHealthy('redis'),
+        () => this.lock.isHealthy(),
       ]);
     } catch (error) {
       // A failed check is an answer, not an error: load balancers read terminus' body as is.

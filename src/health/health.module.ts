@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
-import { RedisHealthIndicator } from './redis.health';
+import { LockHealthIndicator } from './lock.health';
 
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'json', logger: false })],
   controllers: [HealthController],
-  providers: [RedisHealthIndicator],
+  providers: [LockHealthIndicator],
 })
 export class HealthModule {}

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
+import { currentLock, Locked } from '@couponlock/lock';
 import { TransactionRunner } from '../database/transaction-runner';
-import { currentLock, Locked } from '../lock';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import type { ProductEntity } from './entities/product.entity';
 import {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LockService } from '../lock';
+import { LockService } from '@couponlock/lock';
 
 /** How long the forced path may spend releasing held locks before it exits anyway, in ms. */
 const FORCED_RELEASE_MS = 1000;

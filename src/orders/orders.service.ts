@@ -4,7 +4,7 @@ import { RequestValidationError } from '../common/errors/domain-error';
 import { couponLockKey, CouponsService } from '../coupons/coupons.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { InventoryService, skuLockKey, type OrderLine } from '../inventory/inventory.service';
-import { Locked } from '../lock';
+import { Locked } from '@couponlock/lock';
 import { OrdersRepository, type OrderRecord } from './orders.repository';
 import { OrderNotFoundError } from './orders.errors';
 

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { StaleFenceError } from '../../src/common/errors/stale-fence';
 import { CouponsRepository } from '../../src/coupons/coupons.repository';
 import { couponLockKey, CouponsService } from '../../src/coupons/coupons.service';
 import { InventoryRepository } from '../../src/inventory/inventory.repository';
 import { InventoryService, skuLockKey } from '../../src/inventory/inventory.service';
-import { LockLostError, LockService, type Lock } from '../../src/lock';
-import { REDIS } from '../../src/redis/redis.constants';
-import { Registry } from 'prom-client';
+import { LockLostError, LockService, type Lock } from '@couponlock/lock';
 import { AppConfig } from '../../src/config/app-config';
 import { startApp, type RunningApp } from '../support/app';
 import { TEST_REDIS_URL } from '../support/test-env';
@@ -24,20 +22,21 @@ describe('a holder whose lease expired cannot commit', () => {
 
   /** A second lock client on the same Redis and prefix: another app process, as Redis sees it. */
   let otherProcess: LockService;
+  /** The shared Redis, to play a failover that loses a lock key. */
+  let redis: Redis;
+  let keyPrefix: string;
 
   beforeAll(async () => {
     running = await startApp();
     locks = running.app.get(LockService);
-    otherProcess = new LockService({
-      mode: 'single',
-      redis: { urls: [TEST_REDIS_URL] },
-      keyPrefix: running.app.get(AppConfig).get('REDIS_KEY_PREFIX'),
-      registry: new Registry(),
-    });
+    keyPrefix = running.app.get(AppConfig).get('REDIS_KEY_PREFIX');
+    otherProcess = new LockService({ redis: { urls: [TEST_REDIS_URL] }, keyPrefix });
+    redis = new Redis(TEST_REDIS_URL);
   });
 
   afterAll(async () => {
     await otherProcess?.close();
+    redis?.disconnect();
     await running?.close();
   });
 
@@ -217,14 +216,13 @@ describe('a holder whose lease expired cannot commit', () => {
       perCustomerLimit: null,
     });
     const coupons = running.app.get(CouponsService);
-    const redis = running.app.get<Redis>(REDIS);
     const refusalsBefore = await staleFenceRefusals('coupon');
     const byA = locks.withLock(
       couponLockKey(code),
       { ttlMs: 10_000, renew: false },
       async (lock) => {
         // The failover: A's key is gone, and B (another process) locks and redeems.
-        expect(await redis.del(`lock:{${couponLockKey(code)}}`)).toBe(1);
+        expect(await redis.del(`${keyPrefix}lock:{${couponLockKey(code)}}`)).toBe(1);
         const byB = await otherProcess.withLock(couponLockKey(code), (lockB) =>
           running.app.get(CouponsRepository).redeem({
             code,
@@ -266,10 +264,9 @@ describe('a holder whose lease expired cannot commit', () => {
     const sku = uid('SKU');
     await running.admin.post('/v1/products', { sku, name: 'fenced', priceAmount: 100, stock: 10 });
     const inventory = running.app.get(InventoryService);
-    const redis = running.app.get<Redis>(REDIS);
     const refusalsBefore = await staleFenceRefusals('sku');
     const byA = locks.withLock(skuLockKey(sku), { ttlMs: 10_000, renew: false }, async () => {
-      expect(await redis.del(`lock:{${skuLockKey(sku)}}`)).toBe(1);
+      expect(await redis.del(`${keyPrefix}lock:{${skuLockKey(sku)}}`)).toBe(1);
       const byB = await otherProcess.withLock(skuLockKey(sku), (lockB) =>
         running.app
           .get(InventoryRepository)

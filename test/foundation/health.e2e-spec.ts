@@ -1,5 +1,5 @@
 import { startApp, type RunningApp } from '../support/app';
-import { freePorts, RedisServerProcess } from '../lock/support/lock-test-kit';
+import { freePorts, RedisServerProcess } from '../support/redis-server';
 import { waitFor } from '../support/ports';
 
 describe('GET /health', () => {

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { AppProcess } from '../support/app-process';
-import { waitFor } from '../support/ports';
-import { TEST_DATABASE_URL, testEnvironment } from '../support/test-env';
+import { sleep, waitFor } from '../support/ports';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnvironment } from '../support/test-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -36,7 +37,41 @@ describe('the compiled service (dist/main.js)', () => {
     expect(stderr).toContain('STOREFRONT_API_KEYS');
   });
 
-  it('on SIGTERM finishes the request in flight, refuses new ones, and exits 0', async () => {
+  it('on SIGTERM a request waiting for a lock gets 503 SHUTTING_DOWN at once, new ones are refused, and it exits 0', async () => {
+    const prefix = `test:drain:${randomUUID()}:`;
+    const app = await AppProcess.start({ REDIS_KEY_PREFIX: prefix });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const code = `DRAIN${randomUUID().slice(0, 8)}`.toUpperCase();
+      expect(
+        (await app.admin.post('/v1/coupons', { code, discountType: 'fixed', discountValue: 1 }))
+          .status,
+      ).toBe(201);
+      // Hold the coupon's lock from outside, so the redeem below is in flight when SIGTERM lands.
+      const lockKey = `${prefix}lock:{coupon:${code}}`;
+      expect(await redis.set(lockKey, 'test-holder', 'PX', 5000)).toBe('OK');
+      const inFlight = app.api.post(`/v1/coupons/${code}/redeem`, {
+        customerId: 'drain-customer',
+        orderId: 'drain-order',
+        orderAmount: 100,
+      });
+      await sleep(300);
+      app.signal('SIGTERM');
+      // The lock is still held from outside: only shutdown can end the wait.
+      const answer = await inFlight;
+      expect(answer.status).toBe(503);
+      expect(answer.body.code).toBe('SHUTTING_DOWN');
+      expect(answer.headers['retry-after']).toBe('1');
+      await expect(fetch(`${app.url}/health`)).rejects.toThrow();
+      expect(await redis.get(lockKey)).toBe('test-holder');
+      expect(await app.exited()).toBe(0);
+    } finally {
+      redis.disconnect();
+      await app.stop();
+    }
+  });
+
+  it('on SIGTERM a holder in flight (waiting in PostgreSQL) finishes, new connections are refused, and it exits 0', async () => {
     const prefix = `test:drain:${randomUUID()}:`;
     const app = await AppProcess.start({ REDIS_KEY_PREFIX: prefix });
     const blocker = new Client({ connectionString: TEST_DATABASE_URL });

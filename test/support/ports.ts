@@ -18,4 +18,4 @@ export function freePort(): Promise<number> {
 }
 
 // One implementation of the polling helpers for the whole suite: the lock library's test kit.
-export { sleep, waitFor } from '../lock/support/lock-test-kit';
+export { sleep, waitFor } from '../../packages/lock/test/support/redis-server';

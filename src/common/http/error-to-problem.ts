@@ -1,5 +1,10 @@
 import { HttpException } from '@nestjs/common';
-import { LockBackendUnavailableError, LockLostError, LockTimeoutError } from '../../lock';
+import {
+  LockBackendUnavailableError,
+  LockLostError,
+  LockShuttingDownError,
+  LockTimeoutError,
+} from '@couponlock/lock';
 import { databaseErrorFor } from '../../database/database-faults';
 import { DomainError, type ErrorKind, RetryableError } from '../errors/domain-error';
 import { problem, type Problem } from './problem';
@@ -57,6 +62,14 @@ const LOCK_DETAIL: Record<string, string> = {
 };
 
 export function errorToProblem(error: unknown): MappedError {
+  if (error instanceof LockShuttingDownError) {
+    const detail = 'The service is shutting down; the request was not applied. Retry shortly.';
+    return {
+      problem: problem(503, 'SHUTTING_DOWN', detail),
+      headers: retryAfter(error.retryAfterMs),
+      unexpected: false,
+    };
+  }
   // Lock failures are failing closed: the work was not done, and a retry is safe.
   if (
     error instanceof LockTimeoutError ||

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { freePorts, RedisServerProcess } from '../../lock/support/lock-test-kit';
+import { freePorts, RedisServerProcess } from '../../support/redis-server';
 import { AppProcess } from '../../support/app-process';
 import { expectInvariants } from './invariants';
 import { PrivatePostgres } from './private-postgres';

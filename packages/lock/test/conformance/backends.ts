@@ -1,0 +1,71 @@
+import type { LockServiceOptions } from '../../src';
+import { freePorts, RedisServerProcess } from '../support/redis-server';
+
+/**
+ * One entry per backend the conformance suite runs against. Adding a backend to the suite is
+ * adding one fixture here: how to start and stop its real server, and the service options that
+ * reach it.
+ */
+export interface BackendFixture {
+  readonly name: string;
+  /**
+   * Locks exclude other processes. Only `memory` says false (documented: one process only); the
+   * mutual-exclusion case then asserts that limit instead.
+   */
+  readonly crossProcess: boolean;
+  /** Starts the backend's private server, if it has one. */
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /**
+   * Options for a `LockService` on this backend. JSON only: worker processes get them through
+   * an environment variable. `keyPrefix` isolates the cases from each other.
+   */
+  options(keyPrefix: string): LockServiceOptions;
+  /** Takes the server away (crash, stop) and brings it back. Absent: there is no server. */
+  readonly outage?: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+  };
+}
+
+/** Redis: a private redis-server on a free port, so the outage case can kill it. */
+function redisFixture(): BackendFixture {
+  let server: RedisServerProcess | undefined;
+  const running = (): RedisServerProcess => {
+    if (!server) throw new Error('redis fixture not set up');
+    return server;
+  };
+  return {
+    name: 'redis',
+    crossProcess: true,
+    async setup() {
+      const [port] = await freePorts(1);
+      server = new RedisServerProcess(port);
+      await server.start();
+    },
+    async teardown() {
+      await server?.destroy();
+    },
+    options: (keyPrefix) => ({
+      backend: 'redis',
+      redis: { mode: 'single', urls: [running().url] },
+      keyPrefix,
+    }),
+    outage: {
+      stop: () => running().stop(),
+      start: () => running().start(),
+    },
+  };
+}
+
+function memoryFixture(): BackendFixture {
+  return {
+    name: 'memory',
+    crossProcess: false,
+    setup: () => Promise.resolve(),
+    teardown: () => Promise.resolve(),
+    options: (keyPrefix) => ({ backend: 'memory', keyPrefix }),
+  };
+}
+
+export const BACKEND_FIXTURES: readonly BackendFixture[] = [redisFixture(), memoryFixture()];

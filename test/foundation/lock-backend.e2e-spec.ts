@@ -1,0 +1,34 @@
+import { createCoupon, redeem } from '../api/support/api-kit';
+import { startApp, type RunningApp } from '../support/app';
+
+/** LOCK_BACKEND selects where locks live; /health and /metrics follow the choice. */
+describe('LOCK_BACKEND=memory (one instance, no lock server)', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    // An unreachable Redis proves the memory backend never talks to one.
+    running = await startApp({ LOCK_BACKEND: 'memory', REDIS_URL: 'redis://127.0.0.1:1' });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it('/health checks the chosen backend', async () => {
+    const response = await running.anonymous.get('/health');
+    expect(response.status).toBe(200);
+    expect(response.body.info).toEqual({ postgres: { status: 'up' }, memory: { status: 'up' } });
+  });
+
+  it('guards redemptions with fenced memory locks and exposes the lock metrics', async () => {
+    const coupon = await createCoupon(running.admin, { maxRedemptions: 2 });
+    const first = await redeem(running.api, coupon.code, { customerId: 'c-1', orderId: 'o-1' });
+    const second = await redeem(running.api, coupon.code, { customerId: 'c-2', orderId: 'o-2' });
+    expect(BigInt(second.fence ?? 0)).toBeGreaterThan(BigInt(first.fence ?? 0));
+    expect(first.fence).toMatch(/^[1-9][0-9]*$/);
+
+    const metrics = await running.anonymous.get('/metrics');
+    expect(metrics.body).toMatch(/lock_acquire_duration_seconds_count\{family="coupon"\} 2\b/);
+    expect(metrics.body).toContain('lock_breaker_state{state="closed"} 1');
+  });
+});
