@@ -10,10 +10,13 @@ const FORCED_RELEASE_MS = 1000;
  *
  * 1. Drain: a request arriving on an open keep-alive connection is answered 503 SHUTTING_DOWN
  *    with Retry-After (common/http/draining.ts); answers in flight close their connection.
- * 2. `app.close()`: the server stops accepting connections and waits for the requests in
+ * 2. Lock waits end: `LockService.shutdown()` fails every queued or retrying acquire, and every
+ *    new one, with LockShuttingDownError (503 SHUTTING_DOWN, Retry-After). Holders go on:
+ *    their reentrant acquires still succeed, so a request that holds its locks finishes.
+ * 3. `app.close()`: the server stops accepting connections and waits for the requests in
  *    flight; then Nest's shutdown hooks release every lock still held (LockService.close),
- *    and close Redis and the PostgreSQL pool.
- * 3. Exit 0.
+ *    and close the lock backend's connections and the PostgreSQL pool.
+ * 4. Exit 0.
  *
  * SHUTDOWN_GRACE_MS bounds it all (config validation makes it cover a lock wait plus a
  * statement). Past it, the locks still held are released (best effort, about a second), so
@@ -42,6 +45,9 @@ export class GracefulShutdown {
 
     this.app.getHttpAdapter().getInstance().startDraining();
     try {
+      // LockModule does this too, in beforeApplicationShutdown; doing it first does not depend
+      // on the order of Nest's hooks (idempotent).
+      await this.app.get(LockService).shutdown();
       await this.app.close();
     } catch (error) {
       this.logger.error({ err: error }, 'shutdown failed');
