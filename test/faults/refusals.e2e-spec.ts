@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uid } from '../api/support/api-kit';
@@ -12,8 +12,7 @@ import { FaultLab } from './support/fault-lab';
  * A preload for an app process whose clock runs `skewMs` ahead of the machine's (and so of
  * PostgreSQL's): `Date.now()` and `new Date()` shifted, as on a host whose clock drifted.
  */
-function clockSkewPreload(skewMs: number): string {
-  const dir = mkdtempSync(join(tmpdir(), 'couponlock-skew-'));
+function clockSkewPreload(skewMs: number, dir: string): string {
   const file = join(dir, 'clock-skew.js');
   writeFileSync(
     file,
@@ -35,6 +34,7 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
   let lab: FaultLab;
   let a: AppProcess;
   let b: AppProcess;
+  const scratch = mkdtempSync(join(tmpdir(), 'couponlock-skew-'));
 
   beforeAll(async () => {
     lab = await FaultLab.start();
@@ -43,6 +43,7 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
 
   afterAll(async () => {
     await lab?.close();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   /**
@@ -53,7 +54,9 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
    * coupon looks started and the old code fell through to COUPON_EXHAUSTED.
    */
   it('words a refusal with the clock that decided it, even when the app clock is ahead', async () => {
-    const skewed = await lab.app({ NODE_OPTIONS: `--require ${clockSkewPreload(2000)}` });
+    const skewed = await lab.app({
+      NODE_OPTIONS: `--require ${clockSkewPreload(2000, scratch)}`,
+    });
     const code = uid('SKEW');
     const startsAt = new Date(Date.now() + 1000).toISOString();
     expect(
