@@ -17,6 +17,8 @@ export default tseslint.config(
       '.demo/**',
       '**/*.config.js',
       'eslint.config.mjs',
+      // The k6 scripts have their own config (plain JavaScript for the k6 runtime).
+      'eslint.k6.config.mjs',
     ],
   },
   eslint.configs.recommended,

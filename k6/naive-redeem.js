@@ -8,7 +8,7 @@
 //   "one left" and all succeed: the coupon is over-redeemed. The point is that the very same
 //   thresholds and teardown checks that pass against the real routes catch it here:
 //     naive_redeem_success  count == LIMIT   fails: more than LIMIT requests got a 201
-//     teardown              ledgerCount == maxRedemptions, fails with exec.test.fail()
+//     teardown              ledgerCount == maxRedemptions, a failing check (so `checks` fails)
 //   A failing run (non-zero exit code: 99 for thresholds, 110 for teardown) is the expected
 //   outcome. If it ever passes, the race simply did not happen in that run (too little
 //   concurrency): raise VUS or OVERSUBSCRIPTION. It never says the naive code is safe.
@@ -52,6 +52,7 @@ const OVERSUBSCRIPTION = envInt('OVERSUBSCRIPTION', 20, 1);
 const VUS = envInt('VUS', 50, 1);
 const MAX_DURATION_S = envInt('MAX_DURATION_S', 60, 1);
 const ATTEMPTS = LIMIT * OVERSUBSCRIPTION;
+const EXACT_VUS = Math.min(VUS, ATTEMPTS);
 const ORDER_AMOUNT = 10000;
 
 const naiveSuccess = new Counter('naive_redeem_success');
@@ -66,7 +67,7 @@ export const options = {
     exact: {
       executor: 'shared-iterations',
       exec: 'redeemNaive',
-      vus: Math.min(VUS, ATTEMPTS),
+      vus: EXACT_VUS,
       iterations: ATTEMPTS,
       maxDuration: `${MAX_DURATION_S}s`,
       gracefulStop: `${GRACEFUL_STOP_S}s`,
@@ -107,7 +108,7 @@ export function setup() {
   }
   console.log(
     `${SCRIPT}: run ${runId}: naive coupon ${coupon.code} (limit ${LIMIT}), ${ATTEMPTS} attempts by ` +
-      `${options.scenarios.exact.vus} VUs. This run is EXPECTED TO FAIL: it shows the checks catch over-redemption.`,
+      `${EXACT_VUS} VUs. This run is EXPECTED TO FAIL: it shows the checks catch over-redemption.`,
   );
   return { runId, code: coupon.code };
 }

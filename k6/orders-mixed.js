@@ -26,7 +26,7 @@
 //   orders_refused        count == N - LIMIT    every other order was refused as sold out
 //   unexpected_responses  count == 0            no INSUFFICIENT_STOCK, no 5xx, no 503 LOCK_TIMEOUT
 //   checks                rate == 1             every response and invariant ok
-// teardown() failures call exec.test.fail() (exit code 110).
+// A failed teardown() invariant fails its check, and with it the `checks` threshold (exit 99).
 //
 // Environment (defaults in brackets)
 //   BASE_URL [http://localhost:3000] or BASE_URLS (comma-separated, round-robin per iteration)
@@ -71,6 +71,7 @@ const OVERSUBSCRIPTION = envInt('OVERSUBSCRIPTION', 4, 1);
 const VUS = envInt('VUS', 50, 1);
 const MAX_DURATION_S = envInt('MAX_DURATION_S', 60, 1);
 const ORDERS = LIMIT * OVERSUBSCRIPTION;
+const ORDER_VUS = Math.min(VUS, ORDERS);
 const INITIAL_STOCK = envInt('INITIAL_STOCK', 10000, 1);
 const defaultParallel = Math.max(2, Math.min(2 * LIMIT, 200));
 // Even, so that both copies of a cancel always travel in the same batch.
@@ -95,7 +96,7 @@ export const options = {
     orders: {
       executor: 'shared-iterations',
       exec: 'placeOrder',
-      vus: Math.min(VUS, ORDERS),
+      vus: ORDER_VUS,
       iterations: ORDERS,
       maxDuration: `${MAX_DURATION_S}s`,
       gracefulStop: `${GRACEFUL_STOP_S}s`,
@@ -150,7 +151,7 @@ export function setup() {
   });
   console.log(
     `${SCRIPT}: run ${runId}: ${PRODUCTS} products (stock ${INITIAL_STOCK} each), coupon ${coupon.code} ` +
-      `(limit ${LIMIT}); ${ORDERS} orders by ${options.scenarios.orders.vus} VUs`,
+      `(limit ${LIMIT}); ${ORDERS} orders by ${ORDER_VUS} VUs`,
   );
   return { runId, code: coupon.code, skus };
 }

@@ -16,7 +16,7 @@
 //   customer_limit_refused   count == C x (R - P)  every other answer was the per-customer limit
 //   unexpected_responses     count == 0            nothing else (no 5xx, no 503 LOCK_TIMEOUT)
 //   checks                   rate == 1             every response and invariant ok
-// teardown() failures call exec.test.fail() (exit code 110).
+// A failed teardown() invariant fails its check, and with it the `checks` threshold (exit 99).
 //
 // Environment (defaults in brackets)
 //   BASE_URL [http://localhost:3000] or BASE_URLS (comma-separated, round-robin per iteration)

@@ -18,7 +18,7 @@
 //   decrement_refused{scenario:oversubscribe} count > 0       the demand really exceeded stock
 //   unexpected_responses                     count == 0       no 5xx, no 503 LOCK_TIMEOUT, ...
 //   checks                                   rate == 1        every response and invariant ok
-// teardown() failures call exec.test.fail() (exit code 110).
+// A failed teardown() invariant fails its check, and with it the `checks` threshold (exit 99).
 //
 // Environment (defaults in brackets)
 //   BASE_URL [http://localhost:3000] or BASE_URLS (comma-separated, round-robin per iteration)
@@ -51,6 +51,7 @@ const OVERSUBSCRIPTION = envInt('OVERSUBSCRIPTION', 3, 2);
 const ITERATIONS = envInt('ITERATIONS', Math.ceil((OVERSUBSCRIPTION * STOCK) / 3), 1);
 const VUS = envInt('VUS', 50, 1);
 const PHASE1_MAX_DURATION_S = envInt('PHASE1_MAX_DURATION_S', 60, 1);
+const OVERSUBSCRIBE_VUS = Math.min(VUS, ITERATIONS);
 
 // Deterministic quantity per iteration: 1,2,3,4,5,1,2,... (mean 3).
 function quantityFor(i) {
@@ -83,7 +84,7 @@ export const options = {
     oversubscribe: {
       executor: 'shared-iterations',
       exec: 'oversubscribe',
-      vus: Math.min(VUS, ITERATIONS),
+      vus: OVERSUBSCRIBE_VUS,
       iterations: ITERATIONS,
       maxDuration: `${PHASE1_MAX_DURATION_S}s`,
       gracefulStop: `${GRACEFUL_STOP_S}s`,
@@ -121,7 +122,7 @@ export function setup() {
   });
   console.log(
     `${SCRIPT}: run ${runId}: product ${product.sku} with stock ${STOCK}; ` +
-      `${ITERATIONS} decrements (demand ${demand} units) by ${options.scenarios.oversubscribe.vus} VUs, then drain`,
+      `${ITERATIONS} decrements (demand ${demand} units) by ${OVERSUBSCRIBE_VUS} VUs, then drain`,
   );
   return { runId, sku: product.sku };
 }

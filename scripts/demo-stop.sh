@@ -33,14 +33,14 @@ for pidfile in "$DEMO_DIR"/app-*.pid; do
   name=$(basename "$pidfile" .pid)
   if [[ $pid =~ ^[0-9]+$ ]] && is_demo_app "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
-    # Graceful shutdown drains in-flight requests (SHUTDOWN_GRACE_MS, 10 s by default).
-    for _ in $(seq 1 60); do
+    # Graceful shutdown drains in-flight requests (SHUTDOWN_GRACE_MS, 20 s by default).
+    for _ in $(seq 1 100); do
       is_demo_app "$pid" || break
       sleep 0.25
     done
     if is_demo_app "$pid"; then
       kill -KILL "$pid" 2>/dev/null || true
-      say "killed $name (pid $pid) after it ignored SIGTERM for 15 s"
+      say "killed $name (pid $pid) after it ignored SIGTERM for 25 s"
     else
       say "stopped $name (pid $pid)"
     fi

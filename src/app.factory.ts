@@ -7,8 +7,10 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { Registry } from 'prom-client';
 import { AppModule } from './app.module';
-import { closeKeepAliveWhileDraining } from './common/http/drain-keep-alive';
+import { answerClientError, answerFrameworkError } from './common/http/client-errors';
+import { installDraining } from './common/http/draining';
 import { useStrictJsonBodyParser } from './common/http/json-body-parser';
+import { trackRoutes } from './common/http/method-not-allowed';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { validateEnvironment } from './config/environment';
@@ -30,9 +32,22 @@ export async function createApp(): Promise<NestFastifyApplication> {
     bodyLimit: env.BODY_LIMIT_BYTES,
     // Request ids and access logs come from nestjs-pino; Fastify's own logger stays off.
     logger: false,
-    return503OnClosing: true,
+    // Draining answers with problem+json itself (common/http/draining.ts).
+    return503OnClosing: false,
     genReqId: requestIdFor,
+    // A client that takes longer than this to send its request gets 408 problem+json.
+    requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(60_000, env.HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
+      // How often Node looks for requests past their timeout (its default is 30 s).
+      connectionsCheckingInterval: 1000,
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
+  // Before any route exists, so every route is seen.
+  trackRoutes(adapter.getInstance());
   // The unsafe teaching-aid routes exist only when asked for, and never in production.
   const naiveRoutes = env.NAIVE_ROUTES_ENABLED && env.NODE_ENV !== 'production';
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -52,7 +67,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
   // Fastify's parse errors reach Nest's global filter too (Nest maps FastifyErrors to
   // HttpExceptions); this only sharpens the code for broken JSON.
   useStrictJsonBodyParser(fastify);
-  closeKeepAliveWhileDraining(fastify);
+  installDraining(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();

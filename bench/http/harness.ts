@@ -242,7 +242,7 @@ export function appEnvironment(
     COUPON_REDEEM_STRATEGY: strategy,
     NAIVE_ROUTES_ENABLED: 'false',
     BODY_LIMIT_BYTES: '65536',
-    SHUTDOWN_GRACE_MS: '10000',
+    SHUTDOWN_GRACE_MS: '20000',
   };
 }
 

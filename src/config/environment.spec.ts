@@ -27,6 +27,10 @@ describe('validateEnvironment', () => {
     expect(env.LOCK_TTL_MS).toBe(5000);
     expect(env.COUPON_REDEEM_STRATEGY).toBe('locked');
     expect(env.NAIVE_ROUTES_ENABLED).toBe(false);
+    expect(env.DATABASE_STATEMENT_TIMEOUT_MS).toBe(5000);
+    expect(env.SHUTDOWN_GRACE_MS).toBe(20_000);
+    expect(env.HTTP_REQUEST_TIMEOUT_MS).toBe(30_000);
+    expect(env.FAULT_POINTS).toBe('');
     expect(env.DATABASE_MIGRATIONS_RUN).toBeUndefined();
     expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
     expect(env.LOCK_REDIS_URLS).toEqual([]);
@@ -63,10 +67,49 @@ describe('validateEnvironment', () => {
     ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],
     ['STOREFRONT_API_KEYS', { STOREFRONT_API_KEYS: ' , ' }],
     ['LOCK_TTL_MS', { LOCK_TTL_MS: '5' }],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '50' }],
+    ['HTTP_REQUEST_TIMEOUT_MS', { HTTP_REQUEST_TIMEOUT_MS: 'soon' }],
+    ['FAULT_POINTS', { FAULT_POINTS: 'transaction.committed=explode' }],
+    ['FAULT_POINTS', { FAULT_POINTS: 'nowhere=kill' }],
+    ['FAULT_POINTS', { FAULT_POINTS: 'a b' }],
   ])('rejects a bad %s and names it', (name, override) => {
     const message = errorOf({ ...valid, ...override });
     expect(message).toContain(name);
     expect(message).not.toContain('\n');
+  });
+
+  it('refuses a grace period shorter than a lock wait plus a statement, with the numbers', () => {
+    const message = errorOf({
+      ...valid,
+      LOCK_WAIT_MS: '10000',
+      DATABASE_STATEMENT_TIMEOUT_MS: '5000',
+      SHUTDOWN_GRACE_MS: '14999',
+    });
+    expect(message).toBe(
+      'Invalid environment: SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + ' +
+        'DATABASE_STATEMENT_TIMEOUT_MS (10000 + 5000 = 15000), got 14999',
+    );
+    expect(
+      validateEnvironment({
+        ...valid,
+        LOCK_WAIT_MS: '10000',
+        DATABASE_STATEMENT_TIMEOUT_MS: '5000',
+        SHUTDOWN_GRACE_MS: '15000',
+      }).SHUTDOWN_GRACE_MS,
+    ).toBe(15000);
+    // The defaults satisfy the rule.
+    const env = validateEnvironment(valid);
+    expect(env.SHUTDOWN_GRACE_MS).toBeGreaterThanOrEqual(
+      env.LOCK_WAIT_MS + env.DATABASE_STATEMENT_TIMEOUT_MS,
+    );
+  });
+
+  it('accepts fault points outside production and refuses them in production', () => {
+    const spec = 'transaction.committed=kill,idempotency.claimed=fail';
+    expect(validateEnvironment({ ...valid, FAULT_POINTS: spec }).FAULT_POINTS).toBe(spec);
+    expect(errorOf({ ...valid, NODE_ENV: 'production', FAULT_POINTS: spec })).toContain(
+      'FAULT_POINTS: fault injection is refused when NODE_ENV=production',
+    );
   });
 
   it('names a missing required variable', () => {

@@ -11,6 +11,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -57,6 +58,16 @@ export class Environment {
   @Min(2)
   @Max(500)
   DATABASE_POOL_SIZE = 20;
+
+  /**
+   * PostgreSQL statement_timeout for every statement the app runs, in ms. A statement that
+   * runs longer is cancelled and answered 503 DATABASE_TIMEOUT (nothing was changed).
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  DATABASE_STATEMENT_TIMEOUT_MS = 5000;
 
   /** Unset means: run migrations at start everywhere but production. */
   @IsOptional()
@@ -122,11 +133,56 @@ export class Environment {
   @Max(10 * 1024 * 1024)
   BODY_LIMIT_BYTES = 65_536;
 
+  /** A client must send its whole request within this many ms, or get 408 REQUEST_TIMEOUT. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  HTTP_REQUEST_TIMEOUT_MS = 30_000;
+
+  /**
+   * On SIGTERM, how long in-flight requests may take before the process gives up on them, in
+   * ms. Must cover a lock wait plus a statement (see the cross-check below).
+   */
   @Transform(({ value }) => Number(value))
   @IsInt()
   @Min(0)
-  @Max(120_000)
-  SHUTDOWN_GRACE_MS = 10_000;
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 20_000;
+
+  /**
+   * Test-only fault injection (src/fault-injection): `point=action,...`. Empty in normal use;
+   * refused in production.
+   */
+  @IsString()
+  @Matches(/^[\w.=,-]*$/, { message: 'FAULT_POINTS must look like point=action,point=action' })
+  FAULT_POINTS = '';
+}
+
+/** Rules between variables, checked once each of them is valid on its own. */
+function crossCheck(env: Environment): string[] {
+  const problems: string[] = [];
+  // A request that got its lock just before SIGTERM may still wait up to LOCK_WAIT_MS and then
+  // run a statement; the grace period must let it finish rather than cut it off.
+  const needed = env.LOCK_WAIT_MS + env.DATABASE_STATEMENT_TIMEOUT_MS;
+  if (env.SHUTDOWN_GRACE_MS < needed) {
+    problems.push(
+      `SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + DATABASE_STATEMENT_TIMEOUT_MS ` +
+        `(${env.LOCK_WAIT_MS} + ${env.DATABASE_STATEMENT_TIMEOUT_MS} = ${needed}), got ${env.SHUTDOWN_GRACE_MS}`,
+    );
+  }
+  if (env.FAULT_POINTS !== '') {
+    if (env.NODE_ENV === 'production') {
+      problems.push('FAULT_POINTS: fault injection is refused when NODE_ENV=production');
+    } else {
+      try {
+        parseFaultPoints(env.FAULT_POINTS);
+      } catch (error) {
+        problems.push(`FAULT_POINTS: ${(error as Error).message}`);
+      }
+    }
+  }
+  return problems;
 }
 
 export class InvalidEnvironmentError extends Error {
@@ -149,6 +205,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
       problems.push(`${name}: must list at least one key`);
     }
   }
+  if (problems.length === 0) problems.push(...crossCheck(env));
   if (problems.length > 0) {
     throw new InvalidEnvironmentError(`Invalid environment: ${problems.join('; ')}`);
   }

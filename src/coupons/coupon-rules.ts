@@ -1,26 +1,15 @@
 import type { DomainError } from '../common/errors/domain-error';
+import type { CouponFacts, RedeemRefusal } from './coupons.repository';
 import type { CouponEntity } from './entities/coupon.entity';
 import {
+  AlreadyRedeemedError,
   CouponExhaustedError,
   CouponExpiredError,
   CouponInactiveError,
   CouponNotStartedError,
+  CustomerLimitReachedError,
   MinOrderNotMetError,
 } from './coupons.errors';
-
-/**
- * Percent discounts round down to the minor unit; no discount exceeds the order amount.
- * The redeem statement in coupons.repository.ts computes the same in SQL (one round trip);
- * coupon-rules.spec.ts pins both to the same examples.
- */
-export function discountFor(
-  coupon: Pick<CouponEntity, 'discountType' | 'discountValue'>,
-  orderAmount: number,
-): number {
-  return coupon.discountType === 'percent'
-    ? Math.floor((orderAmount * coupon.discountValue) / 100)
-    : Math.min(coupon.discountValue, orderAmount);
-}
 
 export function remainingOf(
   coupon: Pick<CouponEntity, 'maxRedemptions' | 'redeemedCount'>,
@@ -31,24 +20,43 @@ export function remainingOf(
 }
 
 /**
- * Why a coupon can't be redeemed right now for this amount, in the order a customer would
- * want to hear it; undefined when nothing on the coupon itself stands in the way.
+ * The domain error for a refusal PostgreSQL decided (see REDEEM_SQL in coupons.repository.ts,
+ * which also holds the rules themselves: the window, the minimum, the limits and the discount
+ * are computed in SQL, with PostgreSQL's clock). This only words the verdict; it never
+ * re-judges the coupon, so the answer cannot drift from the decision.
+ * STALE_FENCE is not handled here: it is a fault, counted by FencingMetrics.
  */
-export function couponRefusal(
-  coupon: CouponEntity,
-  orderAmount: number,
-  now: Date,
-): DomainError | undefined {
-  if (!coupon.active) return new CouponInactiveError(coupon.code);
-  if (coupon.startsAt && coupon.startsAt > now)
-    return new CouponNotStartedError(coupon.code, coupon.startsAt);
-  if (coupon.expiresAt && coupon.expiresAt <= now)
-    return new CouponExpiredError(coupon.code, coupon.expiresAt);
-  if (orderAmount < coupon.minOrderAmount) {
-    return new MinOrderNotMetError(coupon.code, coupon.minOrderAmount, orderAmount);
+export function refusalError(
+  refusal: Exclude<RedeemRefusal, 'STALE_FENCE'>,
+  coupon: CouponFacts,
+  request: { customerId: string; orderId?: string; orderAmount: number },
+): DomainError {
+  switch (refusal) {
+    case 'ALREADY_REDEEMED':
+      return new AlreadyRedeemedError(
+        coupon.code,
+        request.orderId ?? '',
+        coupon.existingRedemptionId,
+      );
+    case 'COUPON_INACTIVE':
+      return new CouponInactiveError(coupon.code);
+    case 'COUPON_NOT_STARTED':
+      return new CouponNotStartedError(coupon.code, requireDate(coupon.startsAt, 'startsAt'));
+    case 'COUPON_EXPIRED':
+      return new CouponExpiredError(coupon.code, requireDate(coupon.expiresAt, 'expiresAt'));
+    case 'MIN_ORDER_NOT_MET':
+      return new MinOrderNotMetError(coupon.code, coupon.minOrderAmount, request.orderAmount);
+    case 'COUPON_EXHAUSTED':
+      return new CouponExhaustedError(coupon.code);
+    case 'CUSTOMER_LIMIT_REACHED':
+      return new CustomerLimitReachedError(coupon.code, request.customerId);
   }
-  if (remainingOf(coupon) === 0) return new CouponExhaustedError(coupon.code);
-  return undefined;
+}
+
+function requireDate(value: Date | null, name: string): Date {
+  // The statement only refuses for the window when the bound exists.
+  if (!value) throw new Error(`refusal without ${name}`);
+  return value;
 }
 
 /** Coupon codes are case-insensitive; the database stores them upper-cased. */

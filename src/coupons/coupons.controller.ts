@@ -1,7 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import {
+  ApiProblems,
+  LOCKED_WRITE_FAULTS,
+  WRITE_FAULTS,
+} from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CouponsService } from './coupons.service';
 import {
@@ -24,7 +28,7 @@ const REDEEM_REFUSALS = {
   409: ['COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
   410: ['COUPON_EXPIRED'],
   422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-  503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+  503: LOCKED_WRITE_FAULTS,
 } as const;
 
 @ApiTags('coupons')
@@ -35,10 +39,10 @@ export class CouponsController {
 
   @Post()
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Create a coupon' })
   @ApiCreatedResponse({ type: CouponView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'] })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'], 503: WRITE_FAULTS })
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
   }
@@ -53,13 +57,14 @@ export class CouponsController {
 
   @Patch(':code')
   @AdminOnly()
+  @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
   @ApiOkResponse({ type: CouponView })
   @ApiProblems({
     400: ['VALIDATION_FAILED'],
     404: ['COUPON_NOT_FOUND'],
     409: ['LIMIT_BELOW_USAGE'],
-    503: ['LOCK_TIMEOUT', 'LOCK_LOST'],
+    503: LOCKED_WRITE_FAULTS,
   })
   async update(
     @Param() params: CouponCodeParams,
@@ -81,7 +86,7 @@ export class CouponsController {
   }
 
   @Post(':code/redeem')
-  @Idempotent()
+  @Idempotent(RedemptionView.fromRecord)
   @ApiOperation({
     summary: 'Redeem a coupon for an order',
     description:
@@ -94,8 +99,7 @@ export class CouponsController {
     @Param() params: CouponCodeParams,
     @Body() body: RedeemCouponDto,
   ): Promise<RedemptionView> {
-    const { redemption, couponCode } = await this.coupons.redeem({ code: params.code, ...body });
-    return RedemptionView.of(redemption, couponCode);
+    return RedemptionView.fromRecord(await this.coupons.redeem({ code: params.code, ...body }));
   }
 
   @Get(':code/redemptions')

@@ -33,16 +33,15 @@ export class CustomerLimitReachedError extends DomainError {
   }
 }
 
+/** `redemptionId`: the active redemption that holds the coupon for this order. */
 export class AlreadyRedeemedError extends DomainError {
-  constructor(code: string, orderId: string) {
+  constructor(code: string, orderId: string, redemptionId: string | null) {
     super(
       'ALREADY_REDEEMED',
       'conflict',
-      `Coupon ${code} is already applied to order ${orderId}.`,
-      {
-        couponCode: code,
-        orderId,
-      },
+      `Coupon ${code} is already applied to order ${orderId}` +
+        (redemptionId ? ` (redemption ${redemptionId}).` : '.'),
+      { couponCode: code, orderId, redemptionId },
     );
   }
 }
@@ -102,5 +101,18 @@ export class RedemptionNotFoundError extends DomainError {
     super('REDEMPTION_NOT_FOUND', 'not_found', `Redemption ${id} does not exist.`, {
       redemptionId: id,
     });
+  }
+}
+
+/** Only cancelling the order gives its coupon use back: releasing it alone would leave a
+ * placed order with a discount the coupon no longer counts. */
+export class RedemptionHeldByOrderError extends DomainError {
+  constructor(redemptionId: string, orderId: string) {
+    super(
+      'REDEMPTION_HELD_BY_ORDER',
+      'conflict',
+      `Redemption ${redemptionId} belongs to order ${orderId}, which is placed; cancel the order to release it.`,
+      { redemptionId, orderId },
+    );
   }
 }

@@ -32,14 +32,71 @@ export interface RedeemCommand {
   fence: string | null;
 }
 
-/** What a redeem or release statement reports when it changes nothing, or a constraint it hit. */
-export type WriteOutcome<T> =
-  { kind: 'done'; value: T } | { kind: 'unchanged' } | { kind: 'constraint'; constraint: string };
-
 export interface RedemptionRecord {
   redemption: RedemptionEntity;
   couponCode: string;
 }
+
+/**
+ * Why PostgreSQL refused a redemption, decided by the redeem statement itself, from the same
+ * row version and the same clock (`now()`) as the decision. In the order a customer wants to
+ * hear it: a stale fence first (the writer must not judge anything), then the customer's own
+ * earlier redemption of this order (so a client that lost its answer learns the truth), then
+ * the coupon's state.
+ */
+export const REDEEM_REFUSALS = [
+  'STALE_FENCE',
+  'ALREADY_REDEEMED',
+  'COUPON_INACTIVE',
+  'COUPON_NOT_STARTED',
+  'COUPON_EXPIRED',
+  'MIN_ORDER_NOT_MET',
+  'COUPON_EXHAUSTED',
+  'CUSTOMER_LIMIT_REACHED',
+] as const;
+export type RedeemRefusal = (typeof REDEEM_REFUSALS)[number];
+
+/** The coupon as the deciding statement saw it: what a refusal's message needs. */
+export interface CouponFacts {
+  code: string;
+  startsAt: Date | null;
+  expiresAt: Date | null;
+  /** The smallest order amount the coupon accepts (at least 1: there is nothing to discount in 0). */
+  minOrderAmount: number;
+  /** The active redemption of this coupon for the order, if any. */
+  existingRedemptionId: string | null;
+}
+
+export type RedeemOutcome =
+  | { kind: 'redeemed'; record: RedemptionRecord }
+  | { kind: 'refused'; refusal: RedeemRefusal; coupon: CouponFacts }
+  | { kind: 'not_found' }
+  /** Only the lock-free strategy gets here: a concurrent redeem won a constraint race. */
+  | { kind: 'constraint'; constraint: string };
+
+export type ReleaseRefusal = 'STALE_FENCE' | 'ALREADY_RELEASED' | 'REDEMPTION_HELD_BY_ORDER';
+
+export type ReleaseOutcome =
+  | { kind: 'released'; record: RedemptionRecord }
+  | { kind: 'refused'; refusal: ReleaseRefusal; record: RedemptionRecord; orderId: string | null }
+  | { kind: 'not_found' };
+
+export type UpdateRefusal = 'STALE_FENCE' | 'LIMIT_BELOW_USAGE' | 'WINDOW_INVALID';
+
+export type UpdateOutcome =
+  | { kind: 'updated'; coupon: CouponEntity }
+  /** `redeemedCount`: the usage the statement judged a lower maxRedemptions against. */
+  | { kind: 'refused'; refusal: UpdateRefusal; redeemedCount: number }
+  | { kind: 'not_found' };
+
+export type PreviewOutcome =
+  | { kind: 'valid'; discountAmount: number; coupon: CouponEntity }
+  | {
+      kind: 'refused';
+      refusal: Exclude<RedeemRefusal, 'STALE_FENCE' | 'ALREADY_REDEEMED'>;
+      coupon: CouponFacts;
+    }
+  | { kind: 'not_found' };
 
 export interface RedemptionPosition {
   /** created_at in microseconds since the epoch, as a decimal string. */
@@ -77,6 +134,10 @@ function qualified(alias: string): string {
   return REDEMPTION_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
 }
 
+/** Every column of a coupon row; the statements below judge, write and return whole rows. */
+const COUPON_COLUMNS = `id, code, discount_type, discount_value, max_redemptions, per_customer_limit,
+  min_order_amount, starts_at, expires_at, active, redeemed_count, last_fence, created_at, updated_at`;
+
 interface RedemptionRow {
   id: string;
   coupon_id: string;
@@ -89,6 +150,31 @@ interface RedemptionRow {
   created_at: Date;
   released_at: Date | null;
   coupon_code: string;
+}
+
+interface CouponRow {
+  id: string;
+  code: string;
+  discount_type: DiscountType;
+  discount_value: number;
+  max_redemptions: number | null;
+  per_customer_limit: number | null;
+  min_order_amount: string;
+  starts_at: Date | null;
+  expires_at: Date | null;
+  active: boolean;
+  redeemed_count: number;
+  last_fence: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface FactsRow {
+  coupon_code: string;
+  starts_at: Date | null;
+  expires_at: Date | null;
+  min_required: string;
+  existing_redemption_id: string | null;
 }
 
 function toRedemption(row: RedemptionRow): RedemptionRecord {
@@ -107,6 +193,253 @@ function toRedemption(row: RedemptionRow): RedemptionRecord {
   return { redemption, couponCode: row.coupon_code };
 }
 
+function toCoupon(row: CouponRow): CouponEntity {
+  return Object.assign(new CouponEntity(), {
+    id: row.id,
+    code: row.code,
+    discountType: row.discount_type,
+    discountValue: row.discount_value,
+    maxRedemptions: row.max_redemptions,
+    perCustomerLimit: row.per_customer_limit,
+    minOrderAmount: Number(row.min_order_amount),
+    startsAt: row.starts_at,
+    expiresAt: row.expires_at,
+    active: row.active,
+    redeemedCount: row.redeemed_count,
+    lastFence: row.last_fence,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+function toFacts(row: FactsRow): CouponFacts {
+  return {
+    code: row.coupon_code,
+    startsAt: row.starts_at,
+    expiresAt: row.expires_at,
+    minOrderAmount: Number(row.min_required),
+    existingRedemptionId: row.existing_redemption_id,
+  };
+}
+
+/** Placeholders of the statement a refusal expression is embedded in. */
+interface RedeemParameters {
+  customerId: string;
+  orderAmount: string;
+  orderId?: string;
+  fence?: string;
+}
+
+/**
+ * Why coupon row `c` cannot be redeemed, as one SQL expression (NULL: it can), in the order of
+ * REDEEM_REFUSALS. The redeem statement evaluates it twice, on its snapshot and on the row it
+ * locked, and the validate preview once; all of them read PostgreSQL's clock, never ours.
+ * Comparisons with a NULL column (no limit, no window) are NULL and fall through.
+ */
+function refusalOf(c: string, p: RedeemParameters): string {
+  return `CASE
+    ${p.fence ? `WHEN ${p.fence}::bigint IS NOT NULL AND ${c}.last_fence > ${p.fence}::bigint THEN 'STALE_FENCE'` : ''}
+    ${
+      p.orderId
+        ? `WHEN EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = ${c}.id
+                          AND r.order_id = ${p.orderId} AND r.status = 'active') THEN 'ALREADY_REDEEMED'`
+        : ''
+    }
+    WHEN NOT ${c}.active THEN 'COUPON_INACTIVE'
+    WHEN ${c}.starts_at > now() THEN 'COUPON_NOT_STARTED'
+    WHEN ${c}.expires_at <= now() THEN 'COUPON_EXPIRED'
+    WHEN ${p.orderAmount}::bigint < GREATEST(${c}.min_order_amount, 1) THEN 'MIN_ORDER_NOT_MET'
+    WHEN ${c}.redeemed_count >= ${c}.max_redemptions THEN 'COUPON_EXHAUSTED'
+    WHEN ${c}.per_customer_limit <= (SELECT u.active_count FROM coupon_customer_usage u
+                                      WHERE u.coupon_id = ${c}.id AND u.customer_id = ${p.customerId})
+      THEN 'CUSTOMER_LIMIT_REACHED'
+  END`;
+}
+
+/** The discount in minor units, as coupon-rules.ts describes it; percent rounds down. */
+function discountOf(c: string, orderAmount: string): string {
+  return `CASE WHEN ${c}.discount_type = 'percent'
+               THEN (${orderAmount}::bigint * ${c}.discount_value) / 100
+               ELSE LEAST(${c}.discount_value::bigint, ${orderAmount}::bigint) END`;
+}
+
+/**
+ * The redeem hot path, one statement, in four steps:
+ * 1. `judged`: the coupon as this statement's snapshot sees it, and why it may not be redeemed.
+ *    A refusal ends here, read-only: no row lock, no transaction id, no WAL.
+ * 2. `latest`: only when the snapshot admits the redemption, the coupon row is locked. If a
+ *    concurrent writer changed it since the snapshot (possible only without the Redis lock, or
+ *    for a stale holder), FOR UPDATE waits and returns the newest version, which is judged
+ *    again with the same expression.
+ * 3. `decision`: the version that decided and its verdict. The reason a client hears is the
+ *    reason the write was or was not made, never a later re-read with another clock.
+ * 4. the writes: count the coupon, count the customer (customer_usage_within_limit), append the
+ *    ledger row (redemptions_one_active_per_order). The constraints stay as the last word for
+ *    rows a racing lock-free redeem inserted after our snapshot; they abort the statement.
+ */
+const REDEEM_SQL = `
+WITH seen AS (
+  SELECT ${COUPON_COLUMNS} FROM coupons WHERE code = $1
+), judged AS (
+  SELECT seen.*, ${refusalOf('seen', { customerId: '$2', orderId: '$3', orderAmount: '$4', fence: '$5' })} AS refusal
+    FROM seen
+), latest AS (
+  SELECT ${COUPON_COLUMNS} FROM coupons
+   WHERE id = (SELECT id FROM judged WHERE refusal IS NULL)
+   FOR UPDATE
+), decision AS (
+  SELECT latest.*, ${refusalOf('latest', { customerId: '$2', orderId: '$3', orderAmount: '$4', fence: '$5' })} AS refusal
+    FROM latest
+  UNION ALL
+  SELECT * FROM judged WHERE refusal IS NOT NULL
+), counted AS (
+  UPDATE coupons c
+     SET redeemed_count = c.redeemed_count + 1,
+         last_fence = GREATEST(c.last_fence, COALESCE($5::bigint, c.last_fence)),
+         updated_at = now()
+    FROM decision d
+   WHERE c.id = d.id AND d.refusal IS NULL
+  RETURNING c.id, c.per_customer_limit, c.discount_type, c.discount_value
+), used AS (
+  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, usage_limit)
+  SELECT id, $2, 1, per_customer_limit FROM counted
+  ON CONFLICT (coupon_id, customer_id)
+  DO UPDATE SET active_count = u.active_count + 1, usage_limit = EXCLUDED.usage_limit
+  RETURNING coupon_id
+), redeemed AS (
+  INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
+  SELECT c.id, $2, $3, $4::bigint, ${discountOf('c', '$4')}, $5::bigint
+    FROM counted c JOIN used ON used.coupon_id = c.id
+  RETURNING ${REDEMPTION_COLUMNS.join(', ')}
+)
+SELECT d.refusal, d.code AS coupon_code, d.starts_at, d.expires_at,
+       GREATEST(d.min_order_amount, 1) AS min_required,
+       (SELECT r.id FROM redemptions r
+         WHERE r.coupon_id = d.id AND r.order_id = $3 AND r.status = 'active') AS existing_redemption_id,
+       ${qualified('redeemed')}
+  FROM decision d LEFT JOIN redeemed ON true`;
+
+/**
+ * Releases an active redemption exactly once, judged like REDEEM_SQL: the redemption with its
+ * coupon as the snapshot sees them, then (only when admitted) both rows locked and judged
+ * again. A redemption that belongs to a placed order is refused: only cancelling the order
+ * releases it. The coupon counter, the customer's counter and the ledger row change together.
+ */
+const RELEASE_SQL = `
+WITH seen AS (
+  SELECT r.id, r.status, r.customer_id, c.id AS coupon_id, c.code, c.last_fence
+    FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
+   WHERE r.id = $1
+), judged AS (
+  SELECT seen.*, ${releaseRefusalOf('seen')} AS refusal FROM seen
+), latest AS (
+  SELECT r.id, r.status, r.customer_id, c.id AS coupon_id, c.code, c.last_fence
+    FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
+   WHERE r.id = (SELECT id FROM judged WHERE refusal IS NULL)
+   FOR UPDATE
+), decision AS (
+  SELECT latest.*, ${releaseRefusalOf('latest')} AS refusal FROM latest
+  UNION ALL
+  SELECT * FROM judged WHERE refusal IS NOT NULL
+), counted AS (
+  UPDATE coupons c
+     SET redeemed_count = c.redeemed_count - 1,
+         last_fence = GREATEST(c.last_fence, COALESCE($2::bigint, c.last_fence)),
+         updated_at = now()
+    FROM decision d
+   WHERE c.id = d.coupon_id AND d.refusal IS NULL
+  RETURNING c.id
+), uncounted AS (
+  UPDATE coupon_customer_usage u
+     SET active_count = u.active_count - 1
+    FROM decision d, counted
+   WHERE u.coupon_id = counted.id AND u.customer_id = d.customer_id
+  RETURNING u.coupon_id
+), released AS (
+  UPDATE redemptions r
+     SET status = 'released', released_at = now()
+    FROM counted
+   WHERE r.id = $1
+  RETURNING r.status, r.released_at
+)
+SELECT d.refusal, d.code AS coupon_code,
+       (SELECT o.id FROM orders o WHERE o.redemption_id = d.id AND o.status = 'placed') AS order_id,
+       cur.id, cur.coupon_id, cur.customer_id, cur.order_id AS redemption_order_id, cur.order_amount,
+       cur.discount_amount, COALESCE(released.status, cur.status) AS status, cur.fence,
+       cur.created_at, COALESCE(released.released_at, cur.released_at) AS released_at
+  FROM decision d
+  JOIN redemptions cur ON cur.id = d.id
+  LEFT JOIN released ON true`;
+
+function releaseRefusalOf(x: string): string {
+  return `CASE
+    WHEN $2::bigint IS NOT NULL AND ${x}.last_fence > $2::bigint THEN 'STALE_FENCE'
+    WHEN ${x}.status = 'released' THEN 'ALREADY_RELEASED'
+    WHEN EXISTS (SELECT 1 FROM orders o WHERE o.redemption_id = ${x}.id AND o.status = 'placed')
+      THEN 'REDEMPTION_HELD_BY_ORDER'
+  END`;
+}
+
+/**
+ * PATCH of a coupon, judged like REDEEM_SQL. `$2..$13` carry, for each changeable column, a
+ * flag "change it" and the new value, so one statement serves every combination of fields.
+ */
+const UPDATE_SQL = `
+WITH seen AS (
+  SELECT ${COUPON_COLUMNS} FROM coupons WHERE code = $1
+), judged AS (
+  SELECT seen.*, ${updateRefusalOf('seen')} AS refusal FROM seen
+), latest AS (
+  SELECT ${COUPON_COLUMNS} FROM coupons
+   WHERE id = (SELECT id FROM judged WHERE refusal IS NULL)
+   FOR UPDATE
+), decision AS (
+  SELECT latest.*, ${updateRefusalOf('latest')} AS refusal FROM latest
+  UNION ALL
+  SELECT * FROM judged WHERE refusal IS NOT NULL
+), updated AS (
+  UPDATE coupons c
+     SET max_redemptions = ${changed('c', 'max_redemptions', '$2', '$3::integer')},
+         per_customer_limit = ${changed('c', 'per_customer_limit', '$4', '$5::integer')},
+         min_order_amount = ${changed('c', 'min_order_amount', '$6', '$7::bigint')},
+         starts_at = ${changed('c', 'starts_at', '$8', '$9::timestamptz')},
+         expires_at = ${changed('c', 'expires_at', '$10', '$11::timestamptz')},
+         active = ${changed('c', 'active', '$12', '$13::boolean')},
+         last_fence = GREATEST(c.last_fence, COALESCE($14::bigint, c.last_fence)),
+         updated_at = now()
+    FROM decision d
+   WHERE c.id = d.id AND d.refusal IS NULL
+  RETURNING c.*
+)
+SELECT d.refusal, d.redeemed_count AS usage_seen, updated.*
+  FROM decision d LEFT JOIN updated ON true`;
+
+function changed(c: string, column: string, flag: string, value: string): string {
+  return `CASE WHEN ${flag}::boolean THEN ${value} ELSE ${c}.${column} END`;
+}
+
+function updateRefusalOf(x: string): string {
+  return `CASE
+    WHEN $14::bigint IS NOT NULL AND ${x}.last_fence > $14::bigint THEN 'STALE_FENCE'
+    WHEN ${changed(x, 'max_redemptions', '$2', '$3::integer')} < ${x}.redeemed_count THEN 'LIMIT_BELOW_USAGE'
+    WHEN ${changed(x, 'starts_at', '$8', '$9::timestamptz')} >= ${changed(x, 'expires_at', '$10', '$11::timestamptz')}
+      THEN 'WINDOW_INVALID'
+  END`;
+}
+
+/** What validate shows: the redeem verdict for this customer and amount, without writing. */
+const PREVIEW_SQL = `
+SELECT ${COUPON_COLUMNS}, ${refusalOf('c', { customerId: '$2', orderAmount: '$3' })} AS refusal,
+       ${discountOf('c', '$3')} AS discount_amount,
+       c.code AS coupon_code, GREATEST(c.min_order_amount, 1) AS min_required,
+       NULL::uuid AS existing_redemption_id
+  FROM coupons c WHERE code = $1`;
+
+/**
+ * All SQL for coupons and their redemption ledger. Every write is one statement that decides,
+ * explains its refusal and changes all it changes at once; it runs through
+ * TransactionRunner.change (or inside an order's transaction).
+ */
 @Injectable()
 export class CouponsRepository {
   constructor(private readonly db: TransactionRunner) {}
@@ -121,135 +454,108 @@ export class CouponsRepository {
 
   /** Inserts, or returns undefined when the code is taken (no exception round trip). */
   async insert(coupon: NewCoupon): Promise<CouponEntity | undefined> {
-    const result = await this.coupons
-      .createQueryBuilder()
-      .insert()
-      .values(coupon)
-      .orIgnore()
-      .returning('id')
-      .execute();
-    const inserted = (result.raw as unknown[]).length > 0;
-    return inserted ? ((await this.findByCode(coupon.code)) ?? undefined) : undefined;
-  }
-
-  /**
-   * Applies changes if the coupon's last accepted fence is not newer than ours. A lower
-   * maxRedemptions than current usage trips coupons_usage_within_limit.
-   */
-  async update(
-    code: string,
-    changes: CouponChanges,
-    fence: string | null,
-  ): Promise<WriteOutcome<CouponEntity>> {
-    try {
-      const result = await this.coupons
-        .createQueryBuilder()
-        .update()
-        .set({
-          ...changes,
-          updatedAt: () => 'now()',
-          ...(fence ? { lastFence: () => 'GREATEST(last_fence, :fence)' } : {}),
-        })
-        .where('code = :code', { code })
-        .andWhere(fence ? 'last_fence <= :fence' : 'TRUE', { fence })
-        .returning('*')
-        .execute();
-      if (!result.affected) return { kind: 'unchanged' };
-      const updated = await this.findByCode(code);
-      return updated ? { kind: 'done', value: updated } : { kind: 'unchanged' };
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
-  }
-
-  /**
-   * The redeem hot path: one statement that checks the coupon (active, window, minimum,
-   * remaining, fence), counts the redemption against the coupon and the customer, and
-   * appends the ledger row. Either all three writes happen or none:
-   * - a coupon that fails a condition yields no row, so nothing downstream runs;
-   * - a customer over the limit trips customer_usage_within_limit and the statement aborts;
-   * - a second redemption for the same order trips redemptions_one_active_per_order.
-   * The discount matches discountFor() in coupon-rules.ts.
-   */
-  async redeem(command: RedeemCommand): Promise<WriteOutcome<RedemptionRecord>> {
-    try {
-      const rows = await this.db.query<RedemptionRow>(
-        `WITH coupon AS (
-           UPDATE coupons
-              SET redeemed_count = redeemed_count + 1,
-                  last_fence = GREATEST(last_fence, COALESCE($5::bigint, last_fence)),
-                  updated_at = now()
-            WHERE code = $1
-              AND active
-              AND (starts_at IS NULL OR starts_at <= now())
-              AND (expires_at IS NULL OR expires_at > now())
-              AND min_order_amount <= $4::bigint
-              AND (max_redemptions IS NULL OR redeemed_count < max_redemptions)
-              AND ($5::bigint IS NULL OR last_fence <= $5::bigint)
-           RETURNING id, code, discount_type, discount_value, per_customer_limit
-         ), usage AS (
-           INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, usage_limit)
-           SELECT id, $2, 1, per_customer_limit FROM coupon
-           ON CONFLICT (coupon_id, customer_id)
-           DO UPDATE SET active_count = u.active_count + 1, usage_limit = EXCLUDED.usage_limit
-           RETURNING coupon_id
-         )
-         INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
-         SELECT c.id, $2, $3, $4::bigint,
-                CASE WHEN c.discount_type = 'percent'
-                     THEN ($4::bigint * c.discount_value) / 100
-                     ELSE LEAST(c.discount_value::bigint, $4::bigint) END,
-                $5::bigint
-           FROM coupon c JOIN usage ON usage.coupon_id = c.id
-         RETURNING ${REDEMPTION_COLUMNS.join(', ')}, (SELECT code FROM coupon) AS coupon_code`,
-        [command.code, command.customerId, command.orderId, command.orderAmount, command.fence],
-      );
-      const [row] = rows;
-      return row ? { kind: 'done', value: toRedemption(row) } : { kind: 'unchanged' };
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
-  }
-
-  /**
-   * Releases an active redemption exactly once: the redemption row is locked first and
-   * re-checked, the coupon counter and the customer's counter go down, and the ledger row
-   * turns released, all in one statement. A stale fence leaves everything untouched.
-   */
-  async release(id: string, fence: string | null): Promise<WriteOutcome<RedemptionRecord>> {
-    const rows = await this.db.query<RedemptionRow>(
-      `WITH target AS (
-         SELECT id, coupon_id, customer_id FROM redemptions
-          WHERE id = $1 AND status = 'active'
-          FOR UPDATE
-       ), coupon AS (
-         UPDATE coupons c
-            SET redeemed_count = c.redeemed_count - 1,
-                last_fence = GREATEST(c.last_fence, COALESCE($2::bigint, c.last_fence)),
-                updated_at = now()
-           FROM target t
-          WHERE c.id = t.coupon_id AND ($2::bigint IS NULL OR c.last_fence <= $2::bigint)
-         RETURNING c.id, c.code
-       ), usage AS (
-         UPDATE coupon_customer_usage u
-            SET active_count = u.active_count - 1
-           FROM target t, coupon
-          WHERE u.coupon_id = t.coupon_id AND u.customer_id = t.customer_id
-         RETURNING u.coupon_id
-       )
-       UPDATE redemptions r
-          SET status = 'released', released_at = now()
-         FROM target t, coupon
-        WHERE r.id = t.id
-       RETURNING ${qualified('r')}, coupon.code AS coupon_code`,
-      [id, fence],
+    const rows = await this.db.query<CouponRow>(
+      `INSERT INTO coupons (code, discount_type, discount_value, max_redemptions, per_customer_limit,
+                            min_order_amount, starts_at, expires_at, active)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (code) DO NOTHING
+       RETURNING ${COUPON_COLUMNS}`,
+      [
+        coupon.code,
+        coupon.discountType,
+        coupon.discountValue,
+        coupon.maxRedemptions,
+        coupon.perCustomerLimit,
+        coupon.minOrderAmount,
+        coupon.startsAt,
+        coupon.expiresAt,
+        coupon.active,
+      ],
     );
+    return rows[0] ? toCoupon(rows[0]) : undefined;
+  }
+
+  /** Applies the changes unless the fence is stale or they would break a rule (see UPDATE_SQL). */
+  async update(code: string, changes: CouponChanges, fence: string | null): Promise<UpdateOutcome> {
+    const has = (field: keyof CouponChanges): boolean => changes[field] !== undefined;
+    const rows = await this.db.query<
+      CouponRow & { refusal: UpdateRefusal | null; usage_seen: number }
+    >(UPDATE_SQL, [
+      code,
+      has('maxRedemptions'),
+      changes.maxRedemptions ?? null,
+      has('perCustomerLimit'),
+      changes.perCustomerLimit ?? null,
+      has('minOrderAmount'),
+      changes.minOrderAmount ?? null,
+      has('startsAt'),
+      changes.startsAt ?? null,
+      has('expiresAt'),
+      changes.expiresAt ?? null,
+      has('active'),
+      changes.active ?? null,
+      fence,
+    ]);
     const [row] = rows;
-    return row ? { kind: 'done', value: toRedemption(row) } : { kind: 'unchanged' };
+    if (!row) return { kind: 'not_found' };
+    if (row.refusal === null) return { kind: 'updated', coupon: toCoupon(row) };
+    return { kind: 'refused', refusal: row.refusal, redeemedCount: row.usage_seen };
+  }
+
+  /** One statement: decides, explains a refusal and writes (see REDEEM_SQL). */
+  async redeem(command: RedeemCommand): Promise<RedeemOutcome> {
+    try {
+      const rows = await this.db.query<
+        Partial<RedemptionRow> & FactsRow & { refusal: RedeemRefusal | null }
+      >(REDEEM_SQL, [
+        command.code,
+        command.customerId,
+        command.orderId,
+        command.orderAmount,
+        command.fence,
+      ]);
+      const [row] = rows;
+      if (!row) return { kind: 'not_found' };
+      if (row.refusal !== null)
+        return { kind: 'refused', refusal: row.refusal, coupon: toFacts(row) };
+      return { kind: 'redeemed', record: toRedemption(row as RedemptionRow) };
+    } catch (error) {
+      const constraint = violatedConstraint(error);
+      if (constraint) return { kind: 'constraint', constraint };
+      throw error;
+    }
+  }
+
+  /** One statement: releases, or says why not (see RELEASE_SQL). */
+  async release(id: string, fence: string | null): Promise<ReleaseOutcome> {
+    const rows = await this.db.query<
+      Omit<RedemptionRow, 'order_id'> & {
+        refusal: ReleaseRefusal | null;
+        order_id: string | null;
+        redemption_order_id: string;
+      }
+    >(RELEASE_SQL, [id, fence]);
+    const [row] = rows;
+    if (!row) return { kind: 'not_found' };
+    const record = toRedemption({ ...row, order_id: row.redemption_order_id });
+    if (row.refusal === null) return { kind: 'released', record };
+    return { kind: 'refused', refusal: row.refusal, record, orderId: row.order_id };
+  }
+
+  /** The redeem verdict without the write, for POST /v1/coupons/:code/validate. */
+  async preview(code: string, customerId: string, orderAmount: number): Promise<PreviewOutcome> {
+    const rows = await this.db.query<
+      CouponRow &
+        FactsRow & {
+          refusal: Exclude<RedeemRefusal, 'STALE_FENCE' | 'ALREADY_REDEEMED'> | null;
+          discount_amount: string;
+        }
+    >(PREVIEW_SQL, [code, customerId, orderAmount]);
+    const [row] = rows;
+    if (!row) return { kind: 'not_found' };
+    if (row.refusal !== null)
+      return { kind: 'refused', refusal: row.refusal, coupon: toFacts(row) };
+    return { kind: 'valid', discountAmount: Number(row.discount_amount), coupon: toCoupon(row) };
   }
 
   async findRedemption(id: string): Promise<RedemptionRecord | undefined> {
@@ -263,12 +569,26 @@ export class CouponsRepository {
     return row ? toRedemption(row) : undefined;
   }
 
-  async activeCountFor(couponId: string, customerId: string): Promise<number> {
-    const rows = await this.db.query<{ active_count: number }>(
-      `SELECT active_count FROM coupon_customer_usage WHERE coupon_id = $1 AND customer_id = $2`,
-      [couponId, customerId],
+  /** The active redemption of a coupon for an order (what ALREADY_REDEEMED points at). */
+  async findActiveRedemptionId(code: string, orderId: string): Promise<string | null> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT r.id FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
+        WHERE c.code = $1 AND r.order_id = $2 AND r.status = 'active'`,
+      [code, orderId],
     );
-    return rows[0]?.active_count ?? 0;
+    return rows[0]?.id ?? null;
+  }
+
+  /** Every redemption (active or released) a customer made for an order, oldest first. */
+  async findRedemptionsOfOrder(orderId: string, customerId: string): Promise<RedemptionRecord[]> {
+    const rows = await this.db.query<RedemptionRow>(
+      `SELECT ${qualified('r')}, c.code AS coupon_code
+         FROM redemptions r JOIN coupons c ON c.id = r.coupon_id
+        WHERE r.order_id = $1 AND r.customer_id = $2
+        ORDER BY r.created_at, r.id`,
+      [orderId, customerId],
+    );
+    return rows.map(toRedemption);
   }
 
   /**

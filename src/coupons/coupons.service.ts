@@ -1,16 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
-import { StaleFenceError } from '../common/errors/lock-lost';
 import { AppConfig } from '../config/app-config';
 import { currentLock, Locked } from '@couponlock/lock';
-import { canonicalCode, couponRefusal, discountFor, remainingOf } from './coupon-rules';
+import { TransactionRunner } from '../database/transaction-runner';
+import { FencingMetrics } from '../metrics/fencing.metrics';
+import { canonicalCode, refusalError, remainingOf } from './coupon-rules';
 import {
   CouponsRepository,
   type CouponChanges,
   type RedeemCommand,
+  type RedeemOutcome,
   type RedemptionPosition,
   type RedemptionRecord,
-  type WriteOutcome,
 } from './coupons.repository';
 import {
   AlreadyRedeemedError,
@@ -19,7 +20,7 @@ import {
   CouponNotFoundError,
   CustomerLimitReachedError,
   LimitBelowUsageError,
-  MinOrderNotMetError,
+  RedemptionHeldByOrderError,
   RedemptionNotFoundError,
 } from './coupons.errors';
 import type { CouponEntity, DiscountType } from './entities/coupon.entity';
@@ -69,6 +70,8 @@ export class CouponsService {
 
   constructor(
     private readonly coupons: CouponsRepository,
+    private readonly db: TransactionRunner,
+    private readonly fencing: FencingMetrics,
     config: AppConfig,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
@@ -84,19 +87,21 @@ export class CouponsService {
         { field: 'discountValue', messages: ['a percent discount must be between 1 and 100'] },
       ]);
     }
-    const coupon = await this.coupons.insert({
-      code,
-      discountType: input.discountType,
-      discountValue: input.discountValue,
-      maxRedemptions: input.maxRedemptions ?? null,
-      perCustomerLimit: input.perCustomerLimit === undefined ? 1 : input.perCustomerLimit,
-      minOrderAmount: input.minOrderAmount ?? 0,
-      startsAt,
-      expiresAt,
-      active: input.active ?? true,
+    return this.db.change(async () => {
+      const coupon = await this.coupons.insert({
+        code,
+        discountType: input.discountType,
+        discountValue: input.discountValue,
+        maxRedemptions: input.maxRedemptions ?? null,
+        perCustomerLimit: input.perCustomerLimit === undefined ? 1 : input.perCustomerLimit,
+        minOrderAmount: input.minOrderAmount ?? 0,
+        startsAt,
+        expiresAt,
+        active: input.active ?? true,
+      });
+      if (!coupon) throw new CouponCodeTakenError(code);
+      return coupon;
     });
-    if (!coupon) throw new CouponCodeTakenError(code);
-    return coupon;
   }
 
   async get(code: string): Promise<CouponEntity> {
@@ -114,39 +119,46 @@ export class CouponsService {
       ...(input.startsAt !== undefined ? { startsAt: toDate(input.startsAt) } : {}),
       ...(input.expiresAt !== undefined ? { expiresAt: toDate(input.expiresAt) } : {}),
     };
-    const outcome = await this.coupons.update(
-      canonical,
-      changes,
-      this.fenceOf(couponLockKey(code)),
-    );
-    if (outcome.kind === 'done') return outcome.value;
-    const coupon = await this.get(canonical);
-    if (outcome.kind === 'constraint' && outcome.constraint === 'coupons_usage_within_limit') {
-      throw new LimitBelowUsageError(canonical, input.maxRedemptions ?? 0, coupon.redeemedCount);
-    }
-    if (outcome.kind === 'constraint' && outcome.constraint === 'coupons_window_valid') {
-      throw windowError();
-    }
-    throw new StaleFenceError(couponLockKey(code));
+    const fence = this.fenceOf(couponLockKey(code));
+    return this.db.change(async () => {
+      const outcome = await this.coupons.update(canonical, changes, fence);
+      switch (outcome.kind) {
+        case 'updated':
+          return outcome.coupon;
+        case 'not_found':
+          throw new CouponNotFoundError(canonical);
+        case 'refused':
+          if (outcome.refusal === 'LIMIT_BELOW_USAGE') {
+            throw new LimitBelowUsageError(
+              canonical,
+              input.maxRedemptions ?? 0,
+              outcome.redeemedCount,
+            );
+          }
+          if (outcome.refusal === 'WINDOW_INVALID') throw windowError();
+          throw this.fencing.staleFence(couponLockKey(code));
+      }
+    });
   }
 
   /** Read-only preview of a redemption: what the customer would get, or why not. */
   async validate(code: string, customerId: string, orderAmount: number): Promise<CouponValidation> {
-    const coupon = await this.get(code);
-    const refusal =
-      couponRefusal(coupon, orderAmount, new Date()) ??
-      (coupon.perCustomerLimit !== null &&
-      (await this.coupons.activeCountFor(coupon.id, customerId)) >= coupon.perCustomerLimit
-        ? new CustomerLimitReachedError(coupon.code, customerId)
-        : undefined);
-    if (refusal) {
-      return { valid: false, code: refusal.code, detail: refusal.message };
+    const canonical = canonicalCode(code);
+    const outcome = await this.coupons.preview(canonical, customerId, orderAmount);
+    switch (outcome.kind) {
+      case 'not_found':
+        throw new CouponNotFoundError(canonical);
+      case 'refused': {
+        const refusal = refusalError(outcome.refusal, outcome.coupon, { customerId, orderAmount });
+        return { valid: false, code: refusal.code, detail: refusal.message };
+      }
+      case 'valid':
+        return {
+          valid: true,
+          discountAmount: outcome.discountAmount,
+          remaining: remainingOf(outcome.coupon),
+        };
     }
-    return {
-      valid: true,
-      discountAmount: discountFor(coupon, orderAmount),
-      remaining: remainingOf(coupon),
-    };
   }
 
   /**
@@ -155,15 +167,6 @@ export class CouponsService {
    * held, so the lock is reentrant and the order's fence is used.
    */
   async redeem(input: RedeemInput): Promise<RedemptionRecord> {
-    if (input.orderAmount < 1) {
-      // Only orders reach this (the REST DTO requires >= 1): a free order has nothing to discount.
-      const coupon = await this.get(input.code);
-      throw new MinOrderNotMetError(
-        coupon.code,
-        Math.max(1, coupon.minOrderAmount),
-        input.orderAmount,
-      );
-    }
     if (this.strategy === 'atomic' && !currentLock()) return this.redeemWithFence(input, null);
     return await this.redeemLocked(input);
   }
@@ -173,44 +176,63 @@ export class CouponsService {
     return this.redeemWithFence(input, this.fenceOf(couponLockKey(input.code)));
   }
 
+  /**
+   * One statement decides, explains a refusal and writes (CouponsRepository.redeem): every
+   * answer here is the database's verdict, worded, never a second look with our own clock.
+   */
   private async redeemWithFence(
     input: RedeemInput,
     fence: string | null,
   ): Promise<RedemptionRecord> {
     const command: RedeemCommand = { ...input, code: canonicalCode(input.code), fence };
-    const outcome = await this.coupons.redeem(command);
-    if (outcome.kind === 'done') return outcome.value;
-    throw await this.whyRedeemFailed(command, outcome);
+    try {
+      return await this.db.change(async () => {
+        const outcome = await this.coupons.redeem(command);
+        if (outcome.kind === 'redeemed') return outcome.record;
+        throw this.redeemRefused(command, outcome);
+      });
+    } catch (error) {
+      // A lock-free redeem that lost the race on redemptions_one_active_per_order: the
+      // constraint gave the reason; the id of the winner is looked up once the failed
+      // statement (and its transaction) is over. Inside an order this cannot happen: its
+      // order id is new.
+      if (
+        error instanceof AlreadyRedeemedError &&
+        error.details.redemptionId === null &&
+        !this.db.inTransaction
+      ) {
+        const id = await this.coupons.findActiveRedemptionId(command.code, command.orderId);
+        throw new AlreadyRedeemedError(command.code, command.orderId, id);
+      }
+      throw error;
+    }
   }
 
-  /** Only failures pay for this second read; successes are one round trip. */
-  private async whyRedeemFailed(
+  private redeemRefused(
     command: RedeemCommand,
-    outcome: Exclude<WriteOutcome<RedemptionRecord>, { kind: 'done' }>,
-  ): Promise<Error> {
-    if (outcome.kind === 'constraint') {
-      switch (outcome.constraint) {
-        case 'customer_usage_within_limit':
-          return new CustomerLimitReachedError(command.code, command.customerId);
-        case 'redemptions_one_active_per_order':
-          return new AlreadyRedeemedError(command.code, command.orderId);
-        case 'coupons_usage_within_limit':
-          return new CouponExhaustedError(command.code);
-        default:
-          // Any other constraint means a bug; in a transaction no diagnostic read is possible.
-          return new Error(`redeem of ${command.code} violated ${outcome.constraint}`);
-      }
+    outcome: Exclude<RedeemOutcome, { kind: 'redeemed' }>,
+  ): Error {
+    switch (outcome.kind) {
+      case 'not_found':
+        return new CouponNotFoundError(command.code);
+      case 'refused':
+        if (outcome.refusal === 'STALE_FENCE') {
+          return this.fencing.staleFence(couponLockKey(command.code));
+        }
+        return refusalError(outcome.refusal, outcome.coupon, command);
+      case 'constraint':
+        // Rows a racing lock-free redeem committed after this statement's snapshot.
+        switch (outcome.constraint) {
+          case 'customer_usage_within_limit':
+            return new CustomerLimitReachedError(command.code, command.customerId);
+          case 'redemptions_one_active_per_order':
+            return new AlreadyRedeemedError(command.code, command.orderId, null);
+          case 'coupons_usage_within_limit':
+            return new CouponExhaustedError(command.code);
+          default:
+            return new Error(`redeem of ${command.code} violated ${outcome.constraint}`);
+        }
     }
-    const coupon = await this.coupons.findByCode(command.code);
-    if (!coupon) return new CouponNotFoundError(command.code);
-    const refusal = couponRefusal(coupon, command.orderAmount, new Date());
-    if (refusal) return refusal;
-    if (command.fence !== null && BigInt(coupon.lastFence) > BigInt(command.fence)) {
-      return new StaleFenceError(couponLockKey(command.code));
-    }
-    // Without a lock the coupon may have changed between the write and this read; the
-    // write's verdict (no row) stands.
-    return new CouponExhaustedError(command.code);
   }
 
   async getRedemption(id: string): Promise<RedemptionRecord> {
@@ -219,20 +241,39 @@ export class CouponsService {
     return record;
   }
 
-  /** Idempotent: releasing a released redemption returns it unchanged. */
+  /** Every redemption a customer made for an order (to find one whose answer was lost). */
+  redemptionsOfOrder(orderId: string, customerId: string): Promise<RedemptionRecord[]> {
+    return this.coupons.findRedemptionsOfOrder(orderId, customerId);
+  }
+
+  /**
+   * Idempotent: releasing a released redemption returns it unchanged. A redemption that
+   * belongs to a placed order is refused (REDEMPTION_HELD_BY_ORDER): only cancelling the order
+   * releases it, and OrdersService.cancel does that in the same transaction.
+   */
   async release(id: string): Promise<RedemptionRecord> {
     const record = await this.getRedemption(id);
-    if (record.redemption.status === 'released') return record;
     return this.releaseLocked(record.couponCode, id);
   }
 
   @Locked((code: string) => couponLockKey(code))
-  private async releaseLocked(code: string, id: string): Promise<RedemptionRecord> {
-    const outcome = await this.coupons.release(id, this.fenceOf(couponLockKey(code)));
-    if (outcome.kind === 'done') return outcome.value;
-    const record = await this.getRedemption(id);
-    if (record.redemption.status === 'released') return record;
-    throw new StaleFenceError(couponLockKey(code));
+  private releaseLocked(code: string, id: string): Promise<RedemptionRecord> {
+    const fence = this.fenceOf(couponLockKey(code));
+    return this.db.change(async () => {
+      const outcome = await this.coupons.release(id, fence);
+      switch (outcome.kind) {
+        case 'released':
+          return outcome.record;
+        case 'not_found':
+          throw new RedemptionNotFoundError(id);
+        case 'refused':
+          if (outcome.refusal === 'ALREADY_RELEASED') return outcome.record;
+          if (outcome.refusal === 'REDEMPTION_HELD_BY_ORDER') {
+            throw new RedemptionHeldByOrderError(id, outcome.orderId ?? 'unknown');
+          }
+          throw this.fencing.staleFence(couponLockKey(code));
+      }
+    });
   }
 
   async listRedemptions(

@@ -1,11 +1,11 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CouponsService } from './coupons.service';
-import { RedemptionIdParams } from './dto/coupon-requests.dto';
-import { RedemptionView } from './dto/coupon-views.dto';
+import { FindRedemptionsQuery, RedemptionIdParams } from './dto/coupon-requests.dto';
+import { RedemptionListView, RedemptionView } from './dto/coupon-views.dto';
 
 @ApiTags('coupons')
 @ApiKeyAuth()
@@ -13,23 +13,44 @@ import { RedemptionView } from './dto/coupon-views.dto';
 export class RedemptionsController {
   constructor(private readonly coupons: CouponsService) {}
 
+  @Get()
+  @ApiOperation({
+    summary: "Find a customer's redemptions for an order",
+    description:
+      'For a client that lost the answer to a redeem (a timeout, COMMIT_OUTCOME_UNKNOWN): ' +
+      'every redemption, active or released, that the customer made for the order, oldest first.',
+  })
+  @ApiOkResponse({ type: RedemptionListView })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'] })
+  async find(@Query() query: FindRedemptionsQuery): Promise<RedemptionListView> {
+    const records = await this.coupons.redemptionsOfOrder(query.orderId, query.customerId);
+    return { items: records.map(RedemptionView.fromRecord) };
+  }
+
   @Get(':id')
   @ApiOperation({ summary: 'Get a redemption' })
   @ApiOkResponse({ type: RedemptionView })
   @ApiProblems({ 404: ['REDEMPTION_NOT_FOUND'] })
   async get(@Param() params: RedemptionIdParams): Promise<RedemptionView> {
-    const { redemption, couponCode } = await this.coupons.getRedemption(params.id);
-    return RedemptionView.of(redemption, couponCode);
+    return RedemptionView.fromRecord(await this.coupons.getRedemption(params.id));
   }
 
   @Post(':id/release')
   @HttpCode(200)
-  @Idempotent()
-  @ApiOperation({ summary: 'Release a redemption (idempotent): the coupon use is returned' })
+  @Idempotent(RedemptionView.fromRecord)
+  @ApiOperation({
+    summary: 'Release a redemption (idempotent): the coupon use is returned',
+    description:
+      'A redemption that belongs to a placed order is refused with 409 ' +
+      'REDEMPTION_HELD_BY_ORDER: cancel the order instead, which releases it.',
+  })
   @ApiOkResponse({ type: RedemptionView })
-  @ApiProblems({ 404: ['REDEMPTION_NOT_FOUND'], 503: ['LOCK_TIMEOUT', 'LOCK_LOST'] })
+  @ApiProblems({
+    404: ['REDEMPTION_NOT_FOUND'],
+    409: ['REDEMPTION_HELD_BY_ORDER'],
+    503: LOCKED_WRITE_FAULTS,
+  })
   async release(@Param() params: RedemptionIdParams): Promise<RedemptionView> {
-    const { redemption, couponCode } = await this.coupons.release(params.id);
-    return RedemptionView.of(redemption, couponCode);
+    return RedemptionView.fromRecord(await this.coupons.release(params.id));
   }
 }

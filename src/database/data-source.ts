@@ -15,5 +15,11 @@ if (!url) {
 }
 
 export default new DataSource(
-  dataSourceOptions({ url, poolSize: 2, applicationName: 'couponlock-cli' }),
+  dataSourceOptions({
+    url,
+    poolSize: 2,
+    applicationName: 'couponlock-cli',
+    // Migrations may legitimately run long.
+    statementTimeoutMs: 0,
+  }),
 );

@@ -2,6 +2,7 @@ import { Global, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { FaultInjectionModule } from '../fault-injection/fault-injection.module';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
 import { TransactionRunner } from './transaction-runner';
@@ -11,12 +12,14 @@ const logger = new Logger('Database');
 @Global()
 @Module({
   imports: [
+    FaultInjectionModule,
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         ...dataSourceOptions({
           url: config.get('DATABASE_URL'),
           poolSize: config.get('DATABASE_POOL_SIZE'),
+          statementTimeoutMs: config.get('DATABASE_STATEMENT_TIMEOUT_MS'),
         }),
         // Start-up must not hang for minutes when PostgreSQL is down: fail and let the
         // orchestrator restart us.

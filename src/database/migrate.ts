@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set');
   const dataSource = await new DataSource(
-    dataSourceOptions({ url, poolSize: 2, applicationName: 'couponlock-migrate' }),
+    dataSourceOptions({
+      url,
+      poolSize: 2,
+      applicationName: 'couponlock-migrate',
+      statementTimeoutMs: 0,
+    }),
   ).initialize();
   try {
     const applied = await runMigrationsExclusively(dataSource);

@@ -12,11 +12,14 @@ export async function runMigrationsExclusively(dataSource: DataSource): Promise<
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    // Waiting here for another replica's migrations is expected, not a stuck statement.
+    await runner.query('SET statement_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_ADVISORY_LOCK]);
     try {
       return await dataSource.runMigrations({ transaction: 'each' });
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_ADVISORY_LOCK]);
+      await runner.query('RESET statement_timeout');
     }
   } finally {
     await runner.release();

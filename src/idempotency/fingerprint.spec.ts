@@ -29,27 +29,28 @@ describe('canonicalJson', () => {
 });
 
 describe('requestFingerprint', () => {
-  it('is the SHA-256 hex of url, newline and canonical body', () => {
+  it('is the SHA-256 hex of method, space, url, newline and canonical body', () => {
     expect(
-      requestFingerprint('/v1/products/A/decrement?x=1', {
+      requestFingerprint('POST', '/v1/products/A/decrement?x=1', {
         z: null,
         a: { c: [3, { e: 5, d: 4 }], b: 2 },
       }),
-    ).toBe('9a4f652f01d83a299500e734fec794c5efee63ad205d14358691ab5c36b6ceba');
-    expect(requestFingerprint('/v1/x', undefined)).toBe(
-      'df58bf97cf41c39e82a719855cba0f3cf8d0c58829f81a25a3b0e2cd11fa3e1c',
+    ).toBe('e39b5a1ac863bbadcb31033c35b11034e9910fc26f275d5ad6ad9a3de552f41f');
+    expect(requestFingerprint('POST', '/v1/x', undefined)).toBe(
+      'c6c027f8ca0a4e185b2e018d901a9cdd3f54fce6c81a54007418c8f26a38090b',
     );
   });
 
-  it('ignores key order and formatting, but not values, paths or queries', () => {
-    const base = requestFingerprint('/v1/p/A/decrement', { quantity: 1, reference: 'r' });
-    expect(requestFingerprint('/v1/p/A/decrement', { reference: 'r', quantity: 1 })).toBe(base);
-    expect(requestFingerprint('/v1/p/A/decrement', { quantity: 2, reference: 'r' })).not.toBe(base);
-    expect(requestFingerprint('/v1/p/B/decrement', { quantity: 1, reference: 'r' })).not.toBe(base);
-    expect(requestFingerprint('/v1/p/A/decrement?dry=1', { quantity: 1, reference: 'r' })).not.toBe(
-      base,
-    );
-    expect(requestFingerprint('/v1/x', {})).not.toBe(requestFingerprint('/v1/x', undefined));
+  it('ignores key order and formatting, but not values, methods, paths or queries', () => {
+    const fp = (url: string, body: unknown, method = 'POST'): string =>
+      requestFingerprint(method, url, body);
+    const base = fp('/v1/p/A/decrement', { quantity: 1, reference: 'r' });
+    expect(fp('/v1/p/A/decrement', { reference: 'r', quantity: 1 })).toBe(base);
+    expect(fp('/v1/p/A/decrement', { quantity: 2, reference: 'r' })).not.toBe(base);
+    expect(fp('/v1/p/B/decrement', { quantity: 1, reference: 'r' })).not.toBe(base);
+    expect(fp('/v1/p/A/decrement?dry=1', { quantity: 1, reference: 'r' })).not.toBe(base);
+    expect(fp('/v1/p/A/decrement', { quantity: 1, reference: 'r' }, 'PATCH')).not.toBe(base);
+    expect(fp('/v1/x', {})).not.toBe(fp('/v1/x', undefined));
   });
 });
 

@@ -48,9 +48,14 @@ function canonical(value: unknown): string | undefined {
 }
 
 /**
- * SHA-256 (hex) of what makes two requests "the same": the concrete URL, query included, and
- * the canonical body. Method and route template are already part of the key's scope.
+ * SHA-256 (hex) of what makes two requests "the same": the method, the concrete URL (query
+ * included) and the canonical body. A key is scoped per API key across routes, so the same
+ * key sent to another route (or with another method) fingerprints differently and is refused.
  */
-export function requestFingerprint(url: string, body: unknown): string {
-  return createHash('sha256').update(url).update('\n').update(canonicalJson(body)).digest('hex');
+export function requestFingerprint(method: string, url: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${url}`)
+    .update('\n')
+    .update(canonicalJson(body))
+    .digest('hex');
 }

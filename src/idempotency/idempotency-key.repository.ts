@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { IdempotencyStatus } from './idempotency-key.entity';
 
 /** A stored response, exactly as first sent. */
@@ -151,8 +151,23 @@ export class IdempotencyKeyRepository {
   }
 
   /** Stores the response; false if the claim was taken over meanwhile (nothing is written). */
-  async complete(claim: Claim, response: StoredResponse, ttlMs: number): Promise<boolean> {
-    const rows = await this.dataSource.query<AffectedRow[]>(COMPLETE_SQL, [
+  complete(claim: Claim, response: StoredResponse, ttlMs: number): Promise<boolean> {
+    return this.completeWith(this.dataSource.manager, claim, response, ttlMs);
+  }
+
+  /**
+   * Like complete(), in the caller's transaction: the answer then commits with the change it
+   * answers, or not at all. The UPDATE takes the key's row lock, so a concurrent takeover
+   * waits for this transaction and then finds the key completed; a takeover that came first
+   * makes this return false, and the caller must roll its change back.
+   */
+  completeWith(
+    manager: EntityManager,
+    claim: Claim,
+    response: StoredResponse,
+    ttlMs: number,
+  ): Promise<boolean> {
+    return this.affected(manager, COMPLETE_SQL, [
       claim.scope,
       claim.key,
       claim.token,
@@ -161,6 +176,14 @@ export class IdempotencyKeyRepository {
       response.body === undefined ? null : JSON.stringify(response.body),
       ttlMs,
     ]);
+  }
+
+  private async affected(
+    manager: EntityManager,
+    sql: string,
+    parameters: unknown[],
+  ): Promise<boolean> {
+    const rows = await manager.query<AffectedRow[]>(sql, parameters);
     return (rows[0]?.affected ?? 0) > 0;
   }
 

@@ -10,8 +10,9 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['POST', 'PATCH']
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /**
  * An in-progress claim untouched this long is taken to belong to a process that died before
- * storing its response. It must exceed the slowest legitimate request (lock wait + statement
- * timeout are far below it).
+ * committing its change. Taking over a claim whose owner still runs would be safe (the owner's
+ * change then rolls back, see IdempotencyService) but wasteful, so this stays far above the
+ * slowest legitimate request (lock wait + statement timeout).
  */
 export const IN_PROGRESS_TAKEOVER_MS = 60 * 1000;
 

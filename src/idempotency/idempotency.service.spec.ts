@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
 import {
   IDEMPOTENCY_TTL_MS,
@@ -16,6 +17,7 @@ function fakeRepository() {
   return {
     claim: jest.fn<Promise<ClaimResult>, [string, string, string, number, number]>(),
     complete: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
+    completeWith: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
     release: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
     purgeExpired: jest.fn<Promise<number>, [number]>(),
   };
@@ -134,6 +136,64 @@ describe('IdempotencyService', () => {
     expect(logWarn.mock.calls.map((call: unknown[]) => call[1])).toEqual([
       'idempotency claim was taken over before its response was stored',
     ]);
+  });
+
+  it('answers a database fault during the claim as that fault (DATABASE_UNAVAILABLE)', async () => {
+    repository.claim.mockRejectedValueOnce(
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    );
+    expect(await codeOf(service.begin('s', 'k', FP))).toBe('DATABASE_UNAVAILABLE');
+    expect(logError).not.toHaveBeenCalled();
+  });
+
+  it('stores an answer inside the caller’s transaction with the TTL, and says if the claim is lost', async () => {
+    const manager = { tag: 'manager' } as unknown as EntityManager;
+    const response = { status: 201, body: { id: 'o-1' } };
+    await expect(service.completeWith(manager, CLAIM, response)).resolves.toBe(true);
+    expect(repository.completeWith).toHaveBeenCalledWith(
+      manager,
+      CLAIM,
+      response,
+      IDEMPOTENCY_TTL_MS,
+    );
+    repository.completeWith.mockResolvedValueOnce(false);
+    await expect(service.completeWith(manager, CLAIM, response)).resolves.toBe(false);
+  });
+
+  it('keeps offering a claim back while the database is away, about once a second', async () => {
+    jest.useFakeTimers();
+    try {
+      repository.release
+        .mockRejectedValueOnce(new Error('down'))
+        .mockRejectedValueOnce(new Error('still down'))
+        .mockResolvedValueOnce(true);
+      await service.abandon(CLAIM);
+      expect(repository.release).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(repository.release).toHaveBeenCalledTimes(2);
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(repository.release).toHaveBeenCalledTimes(3);
+      await jest.advanceTimersByTimeAsync(5000);
+      expect(repository.release).toHaveBeenCalledTimes(3);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('gives up offering the claim back once a takeover could have it anyway', async () => {
+    jest.useFakeTimers();
+    try {
+      repository.release.mockRejectedValue(new Error('down for good'));
+      await service.abandon(CLAIM);
+      await jest.advanceTimersByTimeAsync(IN_PROGRESS_TAKEOVER_MS + 5000);
+      const attempts = repository.release.mock.calls.length;
+      expect(attempts).toBeGreaterThanOrEqual(IN_PROGRESS_TAKEOVER_MS / 1000 - 1);
+      expect(attempts).toBeLessThanOrEqual(IN_PROGRESS_TAKEOVER_MS / 1000 + 1);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(repository.release.mock.calls.length).toBe(attempts);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('purges in batches until a batch comes back short', async () => {

@@ -1,4 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { databaseErrorFor } from '../database/database-faults';
 import {
   IDEMPOTENCY_TTL_MS,
   IN_PROGRESS_TAKEOVER_MS,
@@ -19,20 +21,30 @@ import {
 export type BeginResult =
   { kind: 'claimed'; claim: Claim } | { kind: 'replay'; response: StoredResponse };
 
+/** How often a claim whose release failed is offered back, in ms. */
+const RELEASE_RETRY_MS = 1000;
+
 /** A concurrent claim can hide a row from one statement's snapshot; the next one sees it. */
 const CLAIM_ATTEMPTS = 3;
 
 /**
- * Idempotency-Key bookkeeping, independent of HTTP.
+ * Idempotency-Key bookkeeping, independent of HTTP. Exactly once at every crash point:
  *
- * Design trade-off: the claim is committed on its own, before and apart from the business
- * transaction. We never hold a database transaction open while the handler waits for a Redis
- * lock, so pool connections and row locks stay short. The price is a window: if the process
- * dies after the business transaction commits but before the response is stored, an
- * in_progress row is left behind. After IN_PROGRESS_TAKEOVER_MS a retry with the same key and
- * body takes it over and runs the handler again; the domain's own uniqueness rules (one active
- * redemption per coupon and order, fenced conditional writes) keep that retry from applying
- * twice. Until then, retries get 409 IDEMPOTENCY_IN_PROGRESS.
+ * 1. `begin` claims (scope, key) in a statement of its own and commits it: an in_progress row.
+ *    No transaction stays open, so the handler can wait for a Redis lock without holding a
+ *    pool connection or a row lock.
+ * 2. The handler takes its lock, then runs its change in a transaction (TransactionRunner),
+ *    and `completeWith` writes the answer into the key's row as the last statement of that
+ *    same transaction. The change and its answer commit together or not at all.
+ * 3. Refusals (409, 422...) change nothing, so `complete` stores them afterwards; a 400 and
+ *    every 5xx are `abandon`ed instead, so the corrected or later retry runs.
+ *
+ * Crash anywhere before the COMMIT: the change rolled back and the key is still in_progress.
+ * Retries get 409 IDEMPOTENCY_IN_PROGRESS until the claim is IN_PROGRESS_TAKEOVER_MS old, then
+ * take it over and run once. Crash after the COMMIT: the key is completed; retries replay.
+ * A takeover of a claim whose first owner is in fact still running is safe too: `completeWith`
+ * only completes a claim that is still ours (same updated_at token), else the owner's change
+ * rolls back, and the key's row lock orders the two.
  */
 @Injectable()
 export class IdempotencyService {
@@ -81,14 +93,37 @@ export class IdempotencyService {
     }
   }
 
-  /** Gives the key back (after a 5xx or unexpected error) so the client can retry it. */
+  /**
+   * Stores the answer inside the caller's transaction (the one that commits the change). False
+   * when the claim was taken over: the caller must then roll its change back.
+   */
+  completeWith(manager: EntityManager, claim: Claim, response: StoredResponse): Promise<boolean> {
+    return this.keys.completeWith(manager, claim, response, IDEMPOTENCY_TTL_MS);
+  }
+
+  /**
+   * Gives the key back (after a 400, a 5xx or an unexpected error) so the client can retry it.
+   * Only an in_progress claim that is still ours goes: a key whose answer was committed with
+   * its change (say the COMMIT's answer was lost) stays, and the retry replays it. When the
+   * database cannot be reached the release is retried in the background for as long as the
+   * claim would otherwise block retries.
+   */
   async abandon(claim: Claim): Promise<void> {
     try {
       await this.keys.release(claim);
     } catch (error) {
-      // The claim then blocks retries for IN_PROGRESS_TAKEOVER_MS, after which it is taken over.
       this.logger.error({ err: error, scope: claim.scope }, 'releasing idempotency claim failed');
+      this.retryRelease(claim, Date.now() + IN_PROGRESS_TAKEOVER_MS);
     }
+  }
+
+  private retryRelease(claim: Claim, until: number): void {
+    if (Date.now() >= until) return;
+    const timer = setTimeout(() => {
+      this.keys.release(claim).catch(() => this.retryRelease(claim, until));
+    }, RELEASE_RETRY_MS);
+    // A pending retry must never keep a stopping process alive.
+    timer.unref();
   }
 
   /** Deletes expired keys in small batches; returns how many went. */
@@ -102,11 +137,17 @@ export class IdempotencyService {
     return total;
   }
 
-  /** Fails closed: without the key store we cannot tell a retry from a first attempt. */
+  /**
+   * Fails closed: without the key store we cannot tell a retry from a first attempt. A
+   * database fault is answered as such (DATABASE_UNAVAILABLE, DATABASE_TIMEOUT), like on any
+   * other route; anything else as IDEMPOTENCY_STORE_UNAVAILABLE.
+   */
   private async store<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
+      const fault = databaseErrorFor(error);
+      if (fault) throw fault;
       this.logger.error({ err: error }, 'idempotency key store failed');
       throw new IdempotencyStoreUnavailableError();
     }

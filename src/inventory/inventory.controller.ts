@@ -1,7 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import {
+  ApiProblems,
+  LOCKED_WRITE_FAULTS,
+  WRITE_FAULTS,
+} from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import {
   CreateProductDto,
@@ -21,10 +25,10 @@ export class InventoryController {
 
   @Post()
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Create a product with its initial stock' })
   @ApiCreatedResponse({ type: ProductView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'] })
+  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'], 503: WRITE_FAULTS })
   async create(@Body() body: CreateProductDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.create(body));
   }
@@ -39,26 +43,31 @@ export class InventoryController {
 
   @Post(':sku/decrement')
   @HttpCode(200)
-  @Idempotent()
+  @Idempotent(StockView.of)
   @ApiOperation({ summary: 'Take stock; never below zero' })
   @ApiOkResponse({ type: StockView })
   @ApiProblems({
     400: ['VALIDATION_FAILED'],
     404: ['PRODUCT_NOT_FOUND'],
     409: ['INSUFFICIENT_STOCK'],
-    503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+    503: LOCKED_WRITE_FAULTS,
   })
-  decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
-    return this.inventory.decrement(params.sku, body.quantity, body.reference);
+  async decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
+    return StockView.of(await this.inventory.decrement(params.sku, body.quantity, body.reference));
   }
 
   @Post(':sku/restock')
   @HttpCode(200)
   @AdminOnly()
-  @Idempotent()
+  @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Add stock' })
   @ApiOkResponse({ type: ProductView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['PRODUCT_NOT_FOUND'], 503: ['LOCK_TIMEOUT'] })
+  @ApiProblems({
+    400: ['VALIDATION_FAILED'],
+    404: ['PRODUCT_NOT_FOUND'],
+    422: ['STOCK_LIMIT_EXCEEDED'],
+    503: LOCKED_WRITE_FAULTS,
+  })
   async restock(@Param() params: SkuParams, @Body() body: RestockDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.restock(params.sku, body.quantity));
   }

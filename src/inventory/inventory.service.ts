@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
-import { StaleFenceError } from '../common/errors/lock-lost';
 import { currentLock, Locked } from '@couponlock/lock';
+import { TransactionRunner } from '../database/transaction-runner';
+import { FencingMetrics } from '../metrics/fencing.metrics';
 import type { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,
@@ -15,12 +16,19 @@ import {
   type MovementRecord,
   type NewProduct,
   type StockChange,
+  type StockLine,
+  type StockRefusal,
   type TakenStock,
 } from './inventory.repository';
 
 /** The lock key of a SKU. Orders take the same keys, so stock writes serialise across both. */
 export function skuLockKey(sku: string): string {
   return `sku:${sku}`;
+}
+
+export interface StockView {
+  sku: string;
+  stock: number;
 }
 
 export interface OrderLine {
@@ -30,12 +38,18 @@ export interface OrderLine {
 
 @Injectable()
 export class InventoryService {
-  constructor(private readonly inventory: InventoryRepository) {}
+  constructor(
+    private readonly inventory: InventoryRepository,
+    private readonly db: TransactionRunner,
+    private readonly fencing: FencingMetrics,
+  ) {}
 
-  async create(product: NewProduct): Promise<ProductEntity> {
-    const created = await this.inventory.insert(product);
-    if (!created) throw new SkuTakenError(product.sku);
-    return created;
+  create(product: NewProduct): Promise<ProductEntity> {
+    return this.db.change(async () => {
+      const created = await this.inventory.insert(product);
+      if (!created) throw new SkuTakenError(product.sku);
+      return created;
+    });
   }
 
   async get(sku: string): Promise<ProductEntity> {
@@ -45,57 +59,51 @@ export class InventoryService {
   }
 
   @Locked((sku: string) => skuLockKey(sku))
-  async decrement(
-    sku: string,
-    quantity: number,
-    reference?: string,
-  ): Promise<{ sku: string; stock: number }> {
-    const [taken] = await this.inventory.take(
-      [this.change(sku, quantity)],
-      'decrement',
-      reference ?? null,
-    );
-    if (taken) return { sku: taken.sku, stock: taken.stock };
-    throw await this.whyTakeFailed([{ sku, quantity }]);
+  decrement(sku: string, quantity: number, reference?: string): Promise<StockView> {
+    const change = this.change(sku, quantity);
+    return this.db.change(async () => {
+      const outcome = await this.inventory.take([change], 'decrement', reference ?? null);
+      if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
+      const [taken] = outcome.lines;
+      return { sku, stock: taken?.stock ?? 0 };
+    });
   }
 
   @Locked((sku: string) => skuLockKey(sku))
-  async restock(sku: string, quantity: number): Promise<ProductEntity> {
-    // Read under the SKU lock, so the bound check and the write see the same stock.
-    const before = await this.get(sku);
-    if (before.stock + quantity > MAX_STOCK) throw new StockLimitExceededError(sku, MAX_STOCK);
-    const [given] = await this.inventory.give([this.change(sku, quantity)], 'restock', null);
-    if (!given) throw new StaleFenceError(skuLockKey(sku));
-    return Object.assign(before, { stock: given.stock });
+  restock(sku: string, quantity: number): Promise<ProductEntity> {
+    const change = this.change(sku, quantity);
+    return this.db.change(async () => {
+      const outcome = await this.inventory.give([change], 'restock', null);
+      if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
+      const [product] = outcome.products;
+      if (!product) throw new Error(`restock of ${sku} returned no product`);
+      return product;
+    });
   }
 
   /**
    * Takes stock for all of an order's lines. Must run inside the caller's transaction and
-   * under the caller's lock on every SKU; throws (so the caller rolls back) unless every line
-   * could be taken.
+   * under the caller's lock on every SKU; all lines are taken or none, and a refusal names
+   * the line that stopped it.
    */
   async takeForOrder(orderId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
-    const taken = await this.inventory.take(
+    const outcome = await this.inventory.take(
       lines.map((line) => this.change(line.sku, line.quantity)),
       'order_placed',
       orderId,
     );
-    if (taken.length === lines.length) return taken;
-    // Explain only the lines not taken: taken ones show their reduced stock in this transaction.
-    throw await this.whyTakeFailed(lines.filter((line) => !taken.some((t) => t.sku === line.sku)));
+    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
+    return outcome.lines;
   }
 
   /** Returns an order's lines to stock; same contract as takeForOrder. */
   async returnForOrder(orderId: string, lines: readonly OrderLine[]): Promise<void> {
-    const given = await this.inventory.give(
+    const outcome = await this.inventory.give(
       lines.map((line) => this.change(line.sku, line.quantity)),
       'order_cancelled',
       orderId,
     );
-    if (given.length !== lines.length) {
-      const missing = lines.find((line) => !given.some((row) => row.sku === line.sku));
-      throw new StaleFenceError(skuLockKey(missing?.sku ?? lines[0]?.sku ?? 'unknown'));
-    }
+    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
   }
 
   async movements(
@@ -119,19 +127,22 @@ export class InventoryService {
     return { sku, quantity, fence };
   }
 
-  /** Only failures pay for this read: which line stopped the change, and why. */
-  private async whyTakeFailed(lines: readonly OrderLine[]): Promise<Error> {
-    const snapshots = await this.inventory.snapshots(lines.map((line) => line.sku));
-    for (const line of lines) {
-      const snapshot = snapshots.find((candidate) => candidate.sku === line.sku);
-      if (!snapshot) return new ProductNotFoundError(line.sku);
-    }
-    for (const line of lines) {
-      const snapshot = snapshots.find((candidate) => candidate.sku === line.sku);
-      if (snapshot && snapshot.stock < line.quantity) {
-        return new InsufficientStockError(line.sku, snapshot.stock, line.quantity);
-      }
-    }
-    return new StaleFenceError(lines.map((line) => skuLockKey(line.sku)).join(', '));
+  /**
+   * The error for a refused stock change, from the statement's own verdict: an unknown SKU
+   * first, then a stale fence (the writer must not judge stock it no longer owns), then the
+   * first line short of stock or over the limit.
+   */
+  private refusal(lines: readonly StockLine[]): Error {
+    const first = (reason: StockRefusal): StockLine | undefined =>
+      lines.find((line) => line.refusal === reason);
+    const missing = first('PRODUCT_NOT_FOUND');
+    if (missing) return new ProductNotFoundError(missing.sku);
+    const stale = first('STALE_FENCE');
+    if (stale) return this.fencing.staleFence(skuLockKey(stale.sku));
+    const short = first('INSUFFICIENT_STOCK');
+    if (short) return new InsufficientStockError(short.sku, short.stock, short.quantity);
+    const full = first('STOCK_LIMIT_EXCEEDED');
+    if (full) return new StockLimitExceededError(full.sku, MAX_STOCK);
+    return new Error(`stock change of ${lines.map((line) => line.sku).join(', ')} was refused`);
   }
 }

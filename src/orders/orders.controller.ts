@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems } from '../common/http/api-problems.decorator';
+import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { OrderIdParams, PlaceOrderDto } from './dto/order-requests.dto';
 import { OrderView } from './dto/order-views.dto';
@@ -14,7 +14,7 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Post()
-  @Idempotent()
+  @Idempotent(OrderView.of)
   @ApiOperation({
     summary: 'Place an order: take stock for every line and redeem the coupon, all or nothing',
   })
@@ -25,7 +25,7 @@ export class OrdersController {
     409: ['INSUFFICIENT_STOCK', 'COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
     410: ['COUPON_EXPIRED'],
     422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-    503: ['LOCK_TIMEOUT', 'LOCK_BACKEND_UNAVAILABLE', 'LOCK_LOST'],
+    503: LOCKED_WRITE_FAULTS,
   })
   async place(@Body() body: PlaceOrderDto): Promise<OrderView> {
     return OrderView.of(await this.orders.place(body));
@@ -41,10 +41,10 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @Idempotent()
+  @Idempotent(OrderView.of)
   @ApiOperation({ summary: 'Cancel an order: restock every line, release the coupon (idempotent)' })
   @ApiOkResponse({ type: OrderView })
-  @ApiProblems({ 404: ['ORDER_NOT_FOUND'], 503: ['LOCK_TIMEOUT', 'LOCK_LOST'] })
+  @ApiProblems({ 404: ['ORDER_NOT_FOUND'], 503: LOCKED_WRITE_FAULTS })
   async cancel(@Param() params: OrderIdParams): Promise<OrderView> {
     return OrderView.of(await this.orders.cancel(params.id));
   }

@@ -107,20 +107,24 @@ export class OrdersService {
   async cancel(id: string): Promise<OrderRecord> {
     const order = await this.get(id);
     if (order.status === 'cancelled') return order;
-    await this.cancelLocked(order);
-    return this.get(id);
+    return this.cancelLocked(order);
   }
 
   /**
    * Exactly once, even when cancellations race: only the one that flips placed -> cancelled
-   * restocks the lines and releases the redemption, in the same transaction.
+   * restocks the lines and releases the redemption, in the same transaction, which also reads
+   * back the order as the answer (so an Idempotency-Key stores exactly that answer with it).
    */
   @Locked((order: OrderRecord) => orderLockKeys(order.couponCode, order.items))
-  private cancelLocked(order: OrderRecord): Promise<void> {
+  private cancelLocked(order: OrderRecord): Promise<OrderRecord> {
     return this.db.run(async () => {
-      if (!(await this.orders.markCancelled(order.id))) return;
-      await this.inventory.returnForOrder(order.id, order.items);
-      if (order.redemptionId) await this.coupons.release(order.redemptionId);
+      if (await this.orders.markCancelled(order.id)) {
+        await this.inventory.returnForOrder(order.id, order.items);
+        if (order.redemptionId) await this.coupons.release(order.redemptionId);
+      }
+      const cancelled = await this.orders.find(order.id);
+      if (!cancelled) throw new OrderNotFoundError(order.id);
+      return cancelled;
     });
   }
 }

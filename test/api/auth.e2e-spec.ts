@@ -22,7 +22,7 @@ interface Route {
   body?: unknown;
 }
 
-/** x-api-key auth on every route family (DESIGN.md §4): 401 UNAUTHENTICATED, 403 FORBIDDEN. */
+/** x-api-key auth on every route family (README: API at a glance): 401 UNAUTHENTICATED, 403 FORBIDDEN. */
 describe('API key auth on every route', () => {
   let running: RunningApp;
   let wrongKey: ApiClient;

@@ -11,7 +11,7 @@ import {
   uid,
 } from './support/api-kit';
 
-/** Coupon administration, lookup, validation and discount arithmetic (DESIGN.md §3–§4). */
+/** Coupon administration, lookup, validation and discount arithmetic (README: API at a glance). */
 describe('coupons API', () => {
   let running: RunningApp;
 
@@ -113,6 +113,38 @@ describe('coupons API', () => {
       const fields = (response.body.errors as Array<{ field: string }>).map((e) => e.field);
       expect(fields.sort()).toEqual(['discountType', 'discountValue']);
       expectProblem(await running.admin.get(`/v1/coupons/${code}`), 404, 'COUPON_NOT_FOUND');
+    });
+
+    it('is 400 naming RFC 3339 for a bare date or a time without offset, and creates nothing', async () => {
+      for (const [field, value] of [
+        ['startsAt', '2030-01-01'],
+        ['expiresAt', '2030-01-01T00:00:00'],
+      ] as const) {
+        const code = uid('TS');
+        const response = await running.admin.post('/v1/coupons', {
+          code,
+          discountType: 'fixed',
+          discountValue: 100,
+          [field]: value,
+        });
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+        expect(response.body.detail).toBe(
+          `${field}: ${field} must be an RFC 3339 date-time with an offset, such as ` +
+            '2025-06-01T00:00:00Z or 2025-06-01T02:00:00+02:00 (a bare date or a time ' +
+            'without offset is ambiguous)',
+        );
+        expect((await running.admin.get(`/v1/coupons/${code}`)).status).toBe(404);
+      }
+    });
+
+    it('keeps the instant of an offset date-time: +02:00 is stored and shown in UTC', async () => {
+      const coupon = await createCoupon(running.admin, {
+        startsAt: '2030-06-01T02:00:00+02:00',
+        expiresAt: '2030-06-02T00:00:00.5Z',
+      });
+      expect(coupon.startsAt).toBe('2030-06-01T00:00:00.000Z');
+      expect(coupon.expiresAt).toBe('2030-06-02T00:00:00.500Z');
     });
 
     it('is 400 VALIDATION_FAILED when startsAt is not before expiresAt', async () => {

@@ -123,6 +123,8 @@ const CASES: HostileCase[] = [
   couponCreate('a negative minOrderAmount', { minOrderAmount: -1 }),
   couponCreate('a startsAt that is not a date', { startsAt: 'tomorrow' }),
   couponCreate('an impossible expiresAt', { expiresAt: '2030-02-30T00:00:00Z' }),
+  couponCreate('a bare startsAt date', { startsAt: '2030-01-01' }),
+  couponCreate('an expiresAt without offset', { expiresAt: '2030-01-01T00:00:00' }),
   couponCreate('active as a string', { active: 'true' }),
   couponCreate('a 2-character code', { code: 'AB' }),
   couponCreate('a 65-character code', { code: LONG_65 }),
@@ -134,6 +136,7 @@ const CASES: HostileCase[] = [
   patchCase('active as a string', { active: 'false' }),
   patchCase('an unknown field', { maxRedemptions: 20, x: 1 }),
   patchCase('an expiresAt that is not a date', { expiresAt: 'never' }),
+  patchCase('a bare expiresAt date', { expiresAt: '2030-06-01' }),
   patchCase('an array body', [{ maxRedemptions: 20 }]),
   // POST /v1/coupons/:code/validate
   validateCase('orderAmount 0', { customerId: 'c', orderAmount: 0 }),

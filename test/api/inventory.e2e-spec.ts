@@ -13,7 +13,7 @@ import {
   uid,
 } from './support/api-kit';
 
-/** Products, stock and the inventory ledger (DESIGN.md §3–§4). */
+/** Products, stock and the inventory ledger (README: API at a glance). */
 describe('products and inventory API', () => {
   let running: RunningApp;
 

@@ -23,7 +23,7 @@ import {
   UUID,
 } from './support/api-kit';
 
-/** Orders: all-or-nothing stock and coupon, cancellation (DESIGN.md §4). */
+/** Orders: all-or-nothing stock and coupon, cancellation (README: API at a glance). */
 describe('orders API', () => {
   let running: RunningApp;
 
@@ -486,21 +486,35 @@ describe('orders API', () => {
       expect(state.movements.map((m) => m.delta)).toEqual([-3, 3]);
     });
 
-    it('leaves a released redemption released when the order is cancelled', async () => {
+    it('refuses to release a placed order’s redemption (409); cancelling the order releases it', async () => {
       const [a] = await products([{ stock: 5 }]);
-      const coupon = await createCoupon(running.admin);
+      const coupon = await createCoupon(running.admin, { maxRedemptions: 1 });
       const order = await placeOrder(running.api, [{ sku: a.sku, quantity: 1 }], {
         couponCode: coupon.code,
       });
-      const released = await running.api.post(`/v1/redemptions/${order.redemptionId}/release`);
-      expect(released.status).toBe(200);
+      const path = `/v1/redemptions/${order.redemptionId}/release`;
+      const refused = await running.api.post(path);
+      expectProblem(refused, 409, 'REDEMPTION_HELD_BY_ORDER', path);
+      expect(refused.body).toMatchObject({ redemptionId: order.redemptionId, orderId: order.id });
+      expect((await getCoupon(running.api, coupon.code)).redeemedCount).toBe(1);
+      // The coupon's only use stays with the placed order: a second order cannot take it.
+      const second = await running.api.post('/v1/orders', {
+        customerId: uid('CUST'),
+        items: [{ sku: a.sku, quantity: 1 }],
+        couponCode: coupon.code,
+      });
+      expectProblem(second, 409, 'COUPON_EXHAUSTED');
+
       const cancelled = await running.api.post(`/v1/orders/${order.id}/cancel`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.status).toBe('cancelled');
       expect((await getCoupon(running.api, coupon.code)).redeemedCount).toBe(0);
-      expect((await running.api.get(`/v1/redemptions/${order.redemptionId}`)).body).toEqual(
-        released.body,
-      );
+      const redemption = await running.api.get(`/v1/redemptions/${order.redemptionId}`);
+      expect(redemption.body.status).toBe('released');
+      // Released now, so releasing it again is the idempotent 200.
+      const again = await running.api.post(path);
+      expect(again.status).toBe(200);
+      expect(again.body).toEqual(redemption.body);
       expect((await getProduct(running.api, a.sku)).stock).toBe(5);
     });
 

@@ -17,7 +17,7 @@ import {
   UUID,
 } from './support/api-kit';
 
-/** Redeeming, releasing and listing coupon redemptions (DESIGN.md §3–§4). */
+/** Redeeming, releasing and listing coupon redemptions (README: API at a glance). */
 describe('redemptions API', () => {
   let running: RunningApp;
 
@@ -138,6 +138,23 @@ describe('redemptions API', () => {
       expectProblem(response, 409, 'ALREADY_REDEEMED');
       expect(response.body).toMatchObject({ couponCode: coupon.code, orderId });
       expect(await couponState(running.admin, coupon.code)).toEqual(before);
+    });
+
+    it('names the existing redemption in ALREADY_REDEEMED, even once the coupon is used up', async () => {
+      const coupon = await createCoupon(running.admin, { maxRedemptions: 1 });
+      const body = redeemBody();
+      const first = await redeem(running.api, coupon.code, body);
+      // The client lost the answer and sends the same redeem again, without a key.
+      const again = await running.api.post(`/v1/coupons/${coupon.code}/redeem`, body);
+      expectProblem(again, 409, 'ALREADY_REDEEMED');
+      expect(again.body).toMatchObject({
+        couponCode: coupon.code,
+        orderId: body.orderId,
+        redemptionId: first.id,
+      });
+      expect(again.body.detail).toBe(
+        `Coupon ${coupon.code} is already applied to order ${body.orderId} (redemption ${first.id}).`,
+      );
     });
 
     it('is 410 COUPON_EXPIRED after expiresAt, with nothing written', async () => {
@@ -318,6 +335,41 @@ describe('redemptions API', () => {
         `/v1/redemptions/${UNKNOWN_UUID}/release`,
       );
       expect(response.body.redemptionId).toBe(UNKNOWN_UUID);
+    });
+  });
+
+  describe('GET /v1/redemptions?orderId&customerId', () => {
+    it("lists a customer's redemptions for an order, active and released, oldest first", async () => {
+      const [c1, c2] = [
+        await createCoupon(running.admin, { perCustomerLimit: null }),
+        await createCoupon(running.admin, { perCustomerLimit: null }),
+      ];
+      const orderId = uid('ORD');
+      const customerId = uid('CUST');
+      const first = await redeem(running.api, c1.code, { orderId, customerId });
+      const second = await redeem(running.api, c2.code, { orderId, customerId });
+      await redeem(running.api, c1.code, { orderId: uid('ORD'), customerId });
+      const c3 = await createCoupon(running.admin);
+      await redeem(running.api, c3.code, { orderId, customerId: uid('CUST') });
+      const released = await running.api.post(`/v1/redemptions/${first.id}/release`);
+
+      const found = await running.api.get(
+        `/v1/redemptions?orderId=${orderId}&customerId=${customerId}`,
+      );
+      expect(found.status).toBe(200);
+      expect(found.body).toEqual({ items: [released.body, second] });
+      const none = await running.api.get(
+        `/v1/redemptions?orderId=${uid('ORD')}&customerId=${customerId}`,
+      );
+      expect(none.body).toEqual({ items: [] });
+    });
+
+    it('is 400 VALIDATION_FAILED without both orderId and customerId', async () => {
+      for (const query of ['', '?orderId=o-1', '?customerId=c-1', '?orderId=a%20b&customerId=c']) {
+        const response = await running.api.get(`/v1/redemptions${query}`);
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+      }
     });
   });
 

@@ -3,7 +3,7 @@ import { STOREFRONT_KEY } from '../support/test-env';
 
 const SECOND_STOREFRONT_KEY = 'test-storefront-key-0002';
 
-/** Auth on the real application's routes (contract: DESIGN.md §4). */
+/** Auth on the real application's routes (contract: the README's API table). */
 describe('API key auth (application routes)', () => {
   let running: RunningApp;
 

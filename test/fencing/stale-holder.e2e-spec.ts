@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import { StaleFenceError } from '../../src/common/errors/stale-fence';
 import { CouponsRepository } from '../../src/coupons/coupons.repository';
 import { couponLockKey, CouponsService } from '../../src/coupons/coupons.service';
 import { InventoryRepository } from '../../src/inventory/inventory.repository';
-import { skuLockKey } from '../../src/inventory/inventory.service';
+import { InventoryService, skuLockKey } from '../../src/inventory/inventory.service';
 import { LockLostError, LockService, type Lock } from '@couponlock/lock';
+import { AppConfig } from '../../src/config/app-config';
 import { startApp, type RunningApp } from '../support/app';
+import { TEST_REDIS_URL } from '../support/test-env';
 import { sleep } from '../support/ports';
 
 /**
@@ -16,12 +20,23 @@ describe('a holder whose lease expired cannot commit', () => {
   let running: RunningApp;
   let locks: LockService;
 
+  /** A second lock client on the same Redis and prefix: another app process, as Redis sees it. */
+  let otherProcess: LockService;
+  /** The shared Redis, to play a failover that loses a lock key. */
+  let redis: Redis;
+  let keyPrefix: string;
+
   beforeAll(async () => {
     running = await startApp();
     locks = running.app.get(LockService);
+    keyPrefix = running.app.get(AppConfig).get('REDIS_KEY_PREFIX');
+    otherProcess = new LockService({ redis: { urls: [TEST_REDIS_URL] }, keyPrefix });
+    redis = new Redis(TEST_REDIS_URL);
   });
 
   afterAll(async () => {
+    await otherProcess?.close();
+    redis?.disconnect();
     await running?.close();
   });
 
@@ -64,7 +79,7 @@ describe('a holder whose lease expired cannot commit', () => {
       orderAmount: 1000,
       fence: holderA.fence,
     });
-    expect(byA).toEqual({ kind: 'unchanged' });
+    expect(byA).toMatchObject({ kind: 'refused', refusal: 'STALE_FENCE' });
 
     const coupon = await running.api.get(`/v1/coupons/${code}`);
     expect(coupon.body.redeemedCount).toBe(1);
@@ -140,7 +155,7 @@ describe('a holder whose lease expired cannot commit', () => {
     const releaseByA = await running.app
       .get(CouponsRepository)
       .release(first.body.id, holderA.fence);
-    expect(releaseByA).toEqual({ kind: 'unchanged' });
+    expect(releaseByA).toMatchObject({ kind: 'refused', refusal: 'STALE_FENCE' });
     const redemption = await running.api.get(`/v1/redemptions/${first.body.id}`);
     expect(redemption.body.status).toBe('active');
     expect((await running.api.get(`/v1/coupons/${code}`)).body.redeemedCount).toBe(2);
@@ -157,7 +172,10 @@ describe('a holder whose lease expired cannot commit', () => {
     const byA = await running.app
       .get(InventoryRepository)
       .take([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
-    expect(byA).toEqual([]);
+    expect(byA).toEqual({
+      kind: 'refused',
+      lines: [{ sku, quantity: 5, refusal: 'STALE_FENCE', stock: 7 }],
+    });
 
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(7);
     const movements = await running.admin.get(`/v1/products/${sku}/movements`);
@@ -172,11 +190,105 @@ describe('a holder whose lease expired cannot commit', () => {
     await locks.withLock(skuLockKey(sku), async (lock) => {
       expect(
         await inventory.take([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toHaveLength(1);
+      ).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 9 }] });
       expect(
         await inventory.take([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toHaveLength(1);
+      ).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 8 }] });
     });
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(8);
   });
+
+  /**
+   * The case fencing exists for, end to end through the service: A holds the coupon lock and
+   * still believes it does (no watchdog, its local lease is valid), but Redis lost the lock
+   * key (a failover to a replica that never saw it). B takes the lock with a newer fence and
+   * redeems. A's write reaches PostgreSQL with the older fence, and PostgreSQL refuses it:
+   * 503 STALE_FENCE, counted, nothing changed. Without the fence check in REDEEM_SQL this
+   * redemption would go through.
+   */
+  it('refuses a holder whose lock vanished from Redis: STALE_FENCE, counted, nothing changed', async () => {
+    const code = uid('FENCE');
+    await running.admin.post('/v1/coupons', {
+      code,
+      discountType: 'fixed',
+      discountValue: 100,
+      maxRedemptions: 10,
+      perCustomerLimit: null,
+    });
+    const coupons = running.app.get(CouponsService);
+    const refusalsBefore = await staleFenceRefusals('coupon');
+    const byA = locks.withLock(
+      couponLockKey(code),
+      { ttlMs: 10_000, renew: false },
+      async (lock) => {
+        // The failover: A's key is gone, and B (another process) locks and redeems.
+        expect(await redis.del(`${keyPrefix}lock:{${couponLockKey(code)}}`)).toBe(1);
+        const byB = await otherProcess.withLock(couponLockKey(code), (lockB) =>
+          running.app.get(CouponsRepository).redeem({
+            code,
+            customerId: 'customer-b',
+            orderId: 'order-b',
+            orderAmount: 1000,
+            fence: lockB.fence,
+          }),
+        );
+        expect(byB.kind).toBe('redeemed');
+        expect(BigInt(lock.fence)).toBeLessThan(
+          BigInt((byB as { record: { redemption: { fence: string } } }).record.redemption.fence),
+        );
+        expect(lock.signal.aborted).toBe(false);
+        return coupons.redeem({
+          code,
+          customerId: 'customer-a',
+          orderId: 'order-a',
+          orderAmount: 1000,
+        });
+      },
+    );
+    const errorA = await byA.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(errorA).toBeInstanceOf(StaleFenceError);
+    expect((errorA as StaleFenceError).code).toBe('STALE_FENCE');
+    expect(await staleFenceRefusals('coupon')).toBe(refusalsBefore + 1);
+
+    const coupon = await running.api.get(`/v1/coupons/${code}`);
+    expect(coupon.body.redeemedCount).toBe(1);
+    const ledger = await running.admin.get(`/v1/coupons/${code}/redemptions`);
+    const items = ledger.body.items as Array<{ orderId: string }>;
+    expect(items.map((item) => item.orderId)).toEqual(['order-b']);
+  });
+
+  it('answers a stale stock write the same way: 503 STALE_FENCE, counted, stock unchanged', async () => {
+    const sku = uid('SKU');
+    await running.admin.post('/v1/products', { sku, name: 'fenced', priceAmount: 100, stock: 10 });
+    const inventory = running.app.get(InventoryService);
+    const refusalsBefore = await staleFenceRefusals('sku');
+    const byA = locks.withLock(skuLockKey(sku), { ttlMs: 10_000, renew: false }, async () => {
+      expect(await redis.del(`${keyPrefix}lock:{${skuLockKey(sku)}}`)).toBe(1);
+      const byB = await otherProcess.withLock(skuLockKey(sku), (lockB) =>
+        running.app
+          .get(InventoryRepository)
+          .take([{ sku, quantity: 4, fence: lockB.fence }], 'decrement', 'by-b'),
+      );
+      expect(byB).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 6 }] });
+      return inventory.decrement(sku, 1);
+    });
+    const errorA = await byA.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((errorA as StaleFenceError).code).toBe('STALE_FENCE');
+    expect(await staleFenceRefusals('sku')).toBe(refusalsBefore + 1);
+    expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(6);
+  });
+
+  async function staleFenceRefusals(resource: string): Promise<number> {
+    const metrics = await running.anonymous.get('/metrics');
+    const match = new RegExp(
+      `couponlock_stale_fence_refusals_total\\{resource="${resource}"\\} (\\d+)`,
+    ).exec(metrics.body as string);
+    return match ? Number(match[1]) : 0;
+  }
 });

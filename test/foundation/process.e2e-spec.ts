@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 import { AppProcess } from '../support/app-process';
-import { sleep } from '../support/ports';
-import { TEST_REDIS_URL, testEnvironment } from '../support/test-env';
+import { sleep, waitFor } from '../support/ports';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnvironment } from '../support/test-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -66,6 +67,56 @@ describe('the compiled service (dist/main.js)', () => {
       expect(await app.exited()).toBe(0);
     } finally {
       redis.disconnect();
+      await app.stop();
+    }
+  });
+
+  it('on SIGTERM a holder in flight (waiting in PostgreSQL) finishes, new connections are refused, and it exits 0', async () => {
+    const prefix = `test:drain:${randomUUID()}:`;
+    const app = await AppProcess.start({ REDIS_KEY_PREFIX: prefix });
+    const blocker = new Client({ connectionString: TEST_DATABASE_URL });
+    const observer = new Client({ connectionString: TEST_DATABASE_URL });
+    await blocker.connect();
+    await observer.connect();
+    try {
+      const code = `DRAIN${randomUUID().slice(0, 8)}`.toUpperCase();
+      expect(
+        (await app.admin.post('/v1/coupons', { code, discountType: 'fixed', discountValue: 1 }))
+          .status,
+      ).toBe(201);
+      // Hold the coupon's row from outside, so the redeem below is in flight when SIGTERM
+      // lands: it holds its lock and waits in PostgreSQL.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM coupons WHERE code = $1 FOR UPDATE', [code]);
+      const inFlight = app.api.post(`/v1/coupons/${code}/redeem`, {
+        customerId: 'drain-customer',
+        orderId: 'drain-order',
+        orderAmount: 100,
+      });
+      await waitFor('the redeem to wait on the row lock', async () => {
+        // Not on `blocker`: inside its transaction pg_stat_activity would be a frozen snapshot.
+        const { rows } = await observer.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND application_name = 'couponlock'`,
+        );
+        return (rows[0]?.waiting ?? 0) > 0;
+      });
+      app.signal('SIGTERM');
+      await waitFor('new connections to be refused', () =>
+        fetch(`${app.url}/health`).then(
+          () => false,
+          () => true,
+        ),
+      );
+      await blocker.query('ROLLBACK');
+
+      const answer = await inFlight;
+      expect(answer.status).toBe(201);
+      expect(answer.body.orderId).toBe('drain-order');
+      expect(await app.exited()).toBe(0);
+    } finally {
+      await blocker.end();
+      await observer.end();
       await app.stop();
     }
   });

@@ -88,9 +88,9 @@ describe('Idempotency-Key (probe routes)', () => {
     await increment('stored', { by: 1 }, key);
     const stored = await row(key);
     expect(stored).toEqual({
-      scope: `${keyIdOf(STOREFRONT_KEY)}:POST /probe/counters/:name/increment`,
+      scope: keyIdOf(STOREFRONT_KEY),
       key,
-      fingerprint: requestFingerprint('/probe/counters/stored/increment', { by: 1 }),
+      fingerprint: requestFingerprint('POST', '/probe/counters/stored/increment', { by: 1 }),
       status: 'completed',
       response_status: 201,
       response_body: { name: 'stored', value: 1 },
@@ -185,17 +185,20 @@ describe('Idempotency-Key (probe routes)', () => {
     expect(probeState.counters.get('scoped')).toBe(2);
   });
 
-  it('scopes keys per route: the same key on another route is independent', async () => {
+  it('scopes keys per API key across routes: the same key on another route is 422', async () => {
     const key = newKey();
     expect((await increment('routes', { by: 1 }, key)).status).toBe(201);
     const patched = await probe.api.patch('/probe/counters/routes', { by: 1 }, withKey(key));
-    expect(patched.status).toBe(200);
-    expect(patched.body).toEqual({ name: 'routes', by: 1 });
+    expect(patched.status).toBe(422);
+    expect(patched.headers['content-type']).toBe(PROBLEM_JSON);
+    expect(patched.body).toMatchObject({ status: 422, code: 'IDEMPOTENCY_KEY_REUSED' });
     expect(patched.headers['idempotent-replayed']).toBeUndefined();
-    const patchedAgain = await probe.api.patch('/probe/counters/routes', { by: 1 }, withKey(key));
-    expect(patchedAgain.status).toBe(200);
-    expect(patchedAgain.headers['idempotent-replayed']).toBe('true');
-    expect(probeState.calls.get('patch')).toBe(1);
+    expect(probeState.calls.get('patch')).toBeUndefined();
+    // The first route still replays its own answer under the key.
+    const again = await increment('routes', { by: 1 }, key);
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(probeState.calls.get('increment')).toBe(1);
   });
 
   it('replays a 4xx problem exactly, as problem+json', async () => {
@@ -222,16 +225,24 @@ describe('Idempotency-Key (probe routes)', () => {
     expect(probeState.calls.get('conflict')).toBe(1);
   });
 
-  it('replays a validation failure (400) for the same invalid body', async () => {
+  it('does not store a validation failure (400): the corrected retry runs under the key', async () => {
     const key = newKey();
     const first = await increment('invalid', { by: 0 }, key);
     expect(first.status).toBe(400);
     expect(first.body.code).toBe('VALIDATION_FAILED');
+    expect(await row(key)).toBeUndefined();
     const again = await increment('invalid', { by: 0 }, key);
     expect(again.status).toBe(400);
-    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
     expect(again.body).toEqual(first.body);
     expect(probeState.calls.get('increment')).toBeUndefined();
+
+    const corrected = await increment('invalid', { by: 2 }, key);
+    expect(corrected.status).toBe(201);
+    expect(corrected.body).toEqual({ name: 'invalid', value: 2 });
+    const replayed = await increment('invalid', { by: 2 }, key);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(probeState.calls.get('increment')).toBe(1);
   });
 
   it('releases the key after a 5xx so the retry runs, then replays the success', async () => {
@@ -313,7 +324,7 @@ describe('Idempotency-Key (probe routes)', () => {
   });
 
   describe('abandoned and expired keys', () => {
-    const scope = `${keyIdOf(STOREFRONT_KEY)}:POST /probe/counters/:name/increment`;
+    const scope = keyIdOf(STOREFRONT_KEY);
 
     async function plantInProgress(key: string, name: string, ageSeconds: number): Promise<void> {
       await db.query(
@@ -323,7 +334,7 @@ describe('Idempotency-Key (probe routes)', () => {
         [
           scope,
           key,
-          requestFingerprint(`/probe/counters/${name}/increment`, { by: 1 }),
+          requestFingerprint('POST', `/probe/counters/${name}/increment`, { by: 1 }),
           ageSeconds,
         ],
       );

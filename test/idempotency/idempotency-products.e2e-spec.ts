@@ -10,7 +10,7 @@ const newSku = (): string => `IDEM-${randomUUID().slice(0, 8).toUpperCase()}`;
 const newKey = (): string => `idem-${randomUUID()}`;
 const withKey = (key: string): Record<string, string> => ({ 'idempotency-key': key });
 
-/** Idempotency-Key on the real inventory routes (contract: DESIGN.md §4). */
+/** Idempotency-Key on the real inventory routes (contract: the README's API table). */
 describe('Idempotency-Key (POST /v1/products, POST /v1/products/:sku/decrement)', () => {
   let running: RunningApp;
   let secondStorefront: ApiClient;

@@ -4,7 +4,11 @@ import { ApiClient } from './http';
 import { freePort, waitFor } from './ports';
 import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from './test-env';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+/**
+ * The build to run; TEST_APP_MAIN points the multi-process suites at another build (for
+ * instance one of an older commit, to watch a fault test fail there).
+ */
+const MAIN = process.env.TEST_APP_MAIN ?? join(__dirname, '..', '..', 'dist', 'main.js');
 
 /**
  * A real app instance in its own OS process, started from the compiled build (`npm run build`
@@ -14,11 +18,13 @@ export class AppProcess {
   readonly api: ApiClient;
   readonly admin: ApiClient;
   private output = '';
+  private readonly exit: Promise<number | null>;
 
   private constructor(
     readonly url: string,
     private readonly child: ChildProcess,
   ) {
+    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     this.api = new ApiClient(url, STOREFRONT_KEY, 64);
     this.admin = new ApiClient(url, ADMIN_KEY, 8);
     child.stdout?.on('data', (chunk: Buffer) => this.capture(chunk));
@@ -36,7 +42,9 @@ export class AppProcess {
       await waitFor(
         `app on port ${port}`,
         async () => {
-          if (child.exitCode !== null) throw new Error(`app exited: ${instance.output}`);
+          if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`app exited: ${instance.output}`);
+          }
           const response = await fetch(`${instance.url}/health`);
           return response.status === 200;
         },
@@ -58,17 +66,16 @@ export class AppProcess {
     this.child.kill(signal);
   }
 
+  /** The exit code; null when a signal ended the process (SIGKILL). */
   exited(): Promise<number | null> {
-    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
-    return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    return this.exit;
   }
 
   async stop(): Promise<void> {
     await Promise.all([this.api.close(), this.admin.close()]);
-    if (this.child.exitCode === null) {
-      const exited = this.exited();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      await exited;
+      await this.exit;
     }
   }
 

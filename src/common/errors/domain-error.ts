@@ -28,6 +28,23 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * A fault, not a refusal: the service could not decide right now (a dependency is down or
+ * slow, a lease ran out, the process is stopping). Answered with 503 and `Retry-After`; the
+ * message says whether anything was changed.
+ */
+export class RetryableError extends DomainError {
+  constructor(
+    code: string,
+    message: string,
+    /** When a retry has a fair chance, in ms (rounded up to whole seconds in Retry-After). */
+    readonly retryAfterMs = 1000,
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(code, 'unavailable', message, details);
+  }
+}
+
 export class RequestValidationError extends DomainError {
   constructor(readonly errors: ReadonlyArray<{ field: string; messages: string[] }>) {
     super('VALIDATION_FAILED', 'invalid', describe(errors), { errors });

@@ -12,15 +12,34 @@ export class ProblemView {
   @ApiProperty({ example: '/v1/coupons/SUMMER10/redeem' }) instance!: string;
 }
 
+/** Faults any route may answer: 503 with Retry-After (README, Failure modes). */
+export const ROUTE_FAULTS = ['DATABASE_UNAVAILABLE', 'DATABASE_TIMEOUT', 'SHUTTING_DOWN'] as const;
+
+/** Faults of a write that commits on its own or in a transaction, without a lock. */
+export const WRITE_FAULTS = ['COMMIT_OUTCOME_UNKNOWN', 'CONTENTION'] as const;
+
+/** Faults of a write made under a lock and carrying its fencing token. */
+export const LOCKED_WRITE_FAULTS = [
+  'LOCK_TIMEOUT',
+  'LOCK_BACKEND_UNAVAILABLE',
+  'LOCK_LOST',
+  'STALE_FENCE',
+  ...WRITE_FAULTS,
+] as const;
+
 /**
  * Documents a route's error responses by status, listing the `code` values a client can see,
- * e.g. `@ApiProblems({ 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_EXHAUSTED'] })`.
- * Every route also documents 400 VALIDATION_FAILED and 503 LOCK_TIMEOUT where they apply.
+ * e.g. `@ApiProblems({ 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_EXHAUSTED'] })`. The 503 faults
+ * every route can answer (ROUTE_FAULTS) are added to the route's own 503 codes.
  */
 export function ApiProblems(codesByStatus: Record<number, readonly string[]>): MethodDecorator {
+  const withFaults = {
+    ...codesByStatus,
+    503: [...new Set([...(codesByStatus[503] ?? []), ...ROUTE_FAULTS])],
+  };
   return applyDecorators(
     ApiExtraModels(ProblemView),
-    ...Object.entries(codesByStatus).map(([status, codes]) =>
+    ...Object.entries(withFaults).map(([status, codes]) =>
       ApiResponse({
         status: Number(status),
         description: `application/problem+json with code ${codes.join(' | ')}`,

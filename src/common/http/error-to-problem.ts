@@ -5,7 +5,8 @@ import {
   LockShuttingDownError,
   LockTimeoutError,
 } from '@couponlock/lock';
-import { DomainError, type ErrorKind } from '../errors/domain-error';
+import { databaseErrorFor } from '../../database/database-faults';
+import { DomainError, type ErrorKind, RetryableError } from '../errors/domain-error';
 import { problem, type Problem } from './problem';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
@@ -27,9 +28,12 @@ const CODE_BY_STATUS: Record<number, string> = {
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
   406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'TOO_MANY_REQUESTS',
+  431: 'HEADERS_TOO_LARGE',
 };
 
 /** Fastify's own error codes that deserve a more precise machine-readable code. */
@@ -39,6 +43,8 @@ const CODE_BY_FASTIFY_CODE: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_BAD_URL: 'MALFORMED_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
 export interface MappedError {
@@ -76,12 +82,18 @@ export function errorToProblem(error: unknown): MappedError {
       unexpected: false,
     };
   }
-  if (error instanceof DomainError) {
-    const status = STATUS_BY_KIND[error.kind];
+  // A database fault (PostgreSQL down, a statement timeout, a lost commit) is a 503 the client
+  // can act on, whichever layer it surfaced in.
+  const known = error instanceof DomainError ? error : databaseErrorFor(error);
+  if (known) {
+    const status = STATUS_BY_KIND[known.kind];
     return {
-      problem: problem(status, error.code, error.message, { ...error.details }),
-      // An 'unavailable' refusal (a stale fence) changed nothing, so a retry is safe.
-      headers: status === 503 ? retryAfter(1000) : {},
+      problem: problem(status, known.code, known.message, { ...known.details }),
+      // Every 503 says when to come back; its message says whether anything changed.
+      headers:
+        status === 503
+          ? retryAfter(known instanceof RetryableError ? known.retryAfterMs : 1000)
+          : {},
       unexpected: false,
     };
   }

@@ -1,7 +1,13 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorToProblem } from './error-to-problem';
-import { PROBLEM_CONTENT_TYPE } from './problem';
+import { errorToProblem, type MappedError } from './error-to-problem';
+import { problem, PROBLEM_CONTENT_TYPE } from './problem';
 
 /**
  * The one place where errors become HTTP responses. Everything a client sees on failure is
@@ -16,7 +22,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const { problem, headers, unexpected } = errorToProblem(error);
+    const { problem, headers, unexpected } =
+      methodNotAllowed(error, request) ?? errorToProblem(error);
     if (unexpected) {
       this.logger.error(
         { err: error, method: request.method, url: request.url },
@@ -30,4 +37,26 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .type(PROBLEM_CONTENT_TYPE)
       .send({ ...problem, instance: request.url.split('?')[0] });
   }
+}
+
+/**
+ * Nest answers a request no route matched with NotFoundException. When the path exists for
+ * other methods, the honest answer is 405 with the methods it does serve.
+ */
+function methodNotAllowed(error: unknown, request: FastifyRequest): MappedError | undefined {
+  if (!(error instanceof NotFoundException)) return undefined;
+  // Absent in apps that do not install trackRoutes (test probe apps).
+  const allowed = request.server.hasDecorator('allowedMethods')
+    ? request.server.allowedMethods(request.url)
+    : [];
+  if (allowed.length === 0) return undefined;
+  return {
+    problem: problem(
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not supported here; this path supports ${allowed.join(', ')}.`,
+    ),
+    headers: { allow: allowed.join(', ') },
+    unexpected: false,
+  };
 }

@@ -1,15 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsUUID,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsDateTimeWithOffset } from '../../common/dto/date-time';
 import { PageQuery } from '../../common/dto/page-query.dto';
 import {
   CODE_PATTERN,
@@ -69,14 +60,24 @@ export class CreateCouponDto {
   @Max(MAX_AMOUNT)
   minOrderAmount?: number;
 
-  @ApiPropertyOptional({ format: 'date-time', nullable: true })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description: 'RFC 3339 with an offset, e.g. 2025-06-01T00:00:00Z',
+    example: '2025-06-01T00:00:00Z',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTimeWithOffset()
   startsAt?: string | null;
 
-  @ApiPropertyOptional({ format: 'date-time', nullable: true })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    nullable: true,
+    description: 'RFC 3339 with an offset, e.g. 2025-09-01T00:00:00+02:00',
+    example: '2025-09-01T00:00:00+02:00',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTimeWithOffset()
   expiresAt?: string | null;
 
   @ApiPropertyOptional({ default: true })
@@ -116,6 +117,20 @@ export class RedeemCouponDto extends ValidateCouponDto {
     message: 'orderId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
   })
   orderId!: string;
+}
+
+export class FindRedemptionsQuery {
+  @ApiProperty({ example: 'order-1001', description: 'The orderId the redemption was made for' })
+  @Matches(EXTERNAL_ID_PATTERN, {
+    message: 'orderId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
+  })
+  orderId!: string;
+
+  @ApiProperty({ example: 'customer-42' })
+  @Matches(EXTERNAL_ID_PATTERN, {
+    message: 'customerId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
+  })
+  customerId!: string;
 }
 
 export class ListRedemptionsQuery extends PageQuery {

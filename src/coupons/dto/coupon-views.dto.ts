@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import type { CouponEntity, DiscountType } from '../entities/coupon.entity';
 import type { RedemptionEntity, RedemptionStatus } from '../entities/redemption.entity';
 import { remainingOf } from '../coupon-rules';
+import type { RedemptionRecord } from '../coupons.repository';
 
 export class CouponView {
   @ApiProperty({ example: 'SUMMER10' }) code!: string;
@@ -19,7 +20,7 @@ export class CouponView {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 
-  static of(coupon: CouponEntity): CouponView {
+  static of(this: void, coupon: CouponEntity): CouponView {
     return {
       code: coupon.code,
       discountType: coupon.discountType,
@@ -55,6 +56,10 @@ export class RedemptionView {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) releasedAt!: string | null;
 
+  static fromRecord(this: void, record: RedemptionRecord): RedemptionView {
+    return RedemptionView.of(record.redemption, record.couponCode);
+  }
+
   static of(redemption: RedemptionEntity, couponCode: string): RedemptionView {
     return {
       id: redemption.id,
@@ -69,6 +74,10 @@ export class RedemptionView {
       releasedAt: redemption.releasedAt?.toISOString() ?? null,
     };
   }
+}
+
+export class RedemptionListView {
+  @ApiProperty({ type: [RedemptionView] }) items!: RedemptionView[];
 }
 
 export class RedemptionPageView {

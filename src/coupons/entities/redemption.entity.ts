@@ -19,6 +19,7 @@ export type RedemptionStatus = 'active' | 'released';
   where: `status = 'active'`,
 })
 @Index('redemptions_by_coupon', ['couponId', 'createdAt', 'id'])
+@Index('redemptions_by_order', ['orderId', 'customerId'])
 @Check('redemptions_status_valid', `status IN ('active', 'released')`)
 @Check(
   'redemptions_released_at_matches_status',

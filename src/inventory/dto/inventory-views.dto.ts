@@ -8,7 +8,7 @@ export class ProductView {
   @ApiProperty({ description: 'Minor units' }) priceAmount!: number;
   @ApiProperty() stock!: number;
 
-  static of(product: ProductEntity): ProductView {
+  static of(this: void, product: ProductEntity): ProductView {
     return {
       sku: product.sku,
       name: product.name,
@@ -21,6 +21,10 @@ export class ProductView {
 export class StockView {
   @ApiProperty() sku!: string;
   @ApiProperty() stock!: number;
+
+  static of(this: void, stock: { sku: string; stock: number }): StockView {
+    return { sku: stock.sku, stock: stock.stock };
+  }
 }
 
 export class MovementView {

@@ -22,7 +22,7 @@ export class OrderView {
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) cancelledAt!: string | null;
 
-  static of(order: OrderRecord): OrderView {
+  static of(this: void, order: OrderRecord): OrderView {
     return {
       id: order.id,
       customerId: order.customerId,

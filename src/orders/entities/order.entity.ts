@@ -1,4 +1,4 @@
-import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { CouponEntity } from '../../coupons/entities/coupon.entity';
 import { RedemptionEntity } from '../../coupons/entities/redemption.entity';
 import { bigintAsNumber } from '../../database/column-transformers';
@@ -6,6 +6,7 @@ import { bigintAsNumber } from '../../database/column-transformers';
 export type OrderStatus = 'placed' | 'cancelled';
 
 @Entity('orders')
+@Index('orders_by_redemption', ['redemptionId'])
 @Check('orders_status_valid', `status IN ('placed', 'cancelled')`)
 @Check('orders_cancelled_at_matches_status', `(status = 'cancelled') = (cancelled_at IS NOT NULL)`)
 @Check(

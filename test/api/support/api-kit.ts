@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { ApiClient, ApiResponse } from '../../support/http';
 
-/** Response shapes of DESIGN.md §4, as the service sends them. */
+/** Response shapes of the API (README: API at a glance), as the service sends them. */
 export interface CouponBody {
   code: string;
   discountType: 'percent' | 'fixed';
@@ -92,7 +92,7 @@ export { sleep } from '../../support/ports';
 
 /**
  * Asserts an RFC 9457 answer exactly: the HTTP status and `code`, the problem+json content type,
- * every member DESIGN.md §4 promises (type, title, status, detail, code, instance), and that no
+ * every member RFC 9457 problem details carry here (type, title, status, detail, code, instance), and that no
  * stack trace or internal detail leaks.
  */
 export function expectProblem(
