@@ -120,7 +120,8 @@ DETACH=()
 command -v setsid >/dev/null 2>&1 && DETACH=(setsid)
 for port in "${PORTS[@]}"; do
   # setsid: the instances outlive this script and a Ctrl-C in this terminal.
-  PORT=$port NAIVE_ROUTES_ENABLED=false DATABASE_MIGRATIONS_RUN=false \
+  # No rate limits: the demo's load proofs flood one API key on purpose.
+  PORT=$port NAIVE_ROUTES_ENABLED=false DATABASE_MIGRATIONS_RUN=false RATE_LIMITS_ENABLED=false \
     "${DETACH[@]}" nohup node dist/main.js >"$DEMO_DIR/app-$port.log" 2>&1 </dev/null &
   echo $! >"$DEMO_DIR/app-$port.pid"
   BASE_URLS+="${BASE_URLS:+,}http://localhost:$port"

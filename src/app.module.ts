@@ -18,6 +18,8 @@ import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';
 import { NaiveModule } from './naive/naive.module';
 import { OrdersModule } from './orders/orders.module';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import type { Registry } from 'prom-client';
 
 export interface AppModuleOptions {
@@ -40,6 +42,7 @@ export class AppModule {
         DatabaseModule,
         HealthModule,
         AuthModule,
+        RateLimitModule,
         IdempotencyModule,
         LockModule.forRootAsync({
           inject: [AppConfig, METRICS_REGISTRY],
@@ -66,7 +69,9 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        // In this order: the rate limits count per API key, which ApiKeyGuard establishes.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };

@@ -72,6 +72,11 @@ describe('validateEnvironment', () => {
     ['FAULT_POINTS', { FAULT_POINTS: 'transaction.committed=explode' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'nowhere=kill' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'a b' }],
+    ['RATE_LIMITS_ENABLED', { RATE_LIMITS_ENABLED: 'maybe' }],
+    ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '10' }],
+    ['RATE_LIMIT_PER_CUSTOMER', { RATE_LIMIT_PER_CUSTOMER: '0' }],
+    ['RATE_LIMIT_PER_API_KEY', { RATE_LIMIT_PER_API_KEY: 'lots' }],
+    ['RATE_LIMIT_REDIS_URL', { RATE_LIMIT_REDIS_URL: 'localhost:6379' }],
   ])('rejects a bad %s and names it', (name, override) => {
     const message = errorOf({ ...valid, ...override });
     expect(message).toContain(name);

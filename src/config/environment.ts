@@ -151,6 +151,42 @@ export class Environment {
   SHUTDOWN_GRACE_MS = 20_000;
 
   /**
+   * Rate limits (429 RATE_LIMITED, counted in Redis so they hold across instances). Turn them
+   * off for load proofs and benchmarks, which are floods from one key by design.
+   */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'RATE_LIMITS_ENABLED must be true or false' })
+  RATE_LIMITS_ENABLED = true;
+
+  /** Length of one rate-limit window, in ms. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
+  /** Requests per window for one API key, over all its routes. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  RATE_LIMIT_PER_API_KEY = 60_000;
+
+  /** Requests per window for one customerId on validate, redeem and checkouts together. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_CUSTOMER = 60;
+
+  /** Redis for the rate-limit counters; unset means REDIS_URL. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, {
+    message: 'RATE_LIMIT_REDIS_URL must look like redis://host:6379',
+  })
+  RATE_LIMIT_REDIS_URL?: string;
+
+  /**
    * Test-only fault injection (src/fault-injection): `point=action,...`. Empty in normal use;
    * refused in production.
    */
