@@ -6,7 +6,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const COLORS = ['#1565c0', '#ef6c00', '#6a1b9a', '#00838f', '#ad1457', '#558b2f'];
-  const HOLDER_ROWS = 12;
+  const HOLDER_ROWS = 8;
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   let scenarios = [];
@@ -192,6 +192,7 @@
     $('answered').textContent = String(run.answers);
     $('attempts').textContent = start ? String(start.attempts) : '–';
     $('instances').textContent = start ? `${start.instances.length} instance(s)` : '';
+    $('resource').textContent = start ? start.resource : '';
     const over = limit !== null && taken > limit;
     $('successes').classList.toggle('over', over);
     $('bar-fill').classList.toggle('over', over);
@@ -244,13 +245,17 @@
           row([String(p.atMs), `#${p.instance + 1}`, p.fence ?? 'no lock', p.answer]),
         ),
       );
-    const fenced = run.points.filter((p) => p.fence !== null).length;
+    const fences = run.points.filter((p) => p.fence !== null).map((p) => p.fence);
+    const fenced = fences.length;
+    const distinct = new Set(fences).size;
     $('fence-note').textContent =
       run.points.length === 0
         ? 'Each dot is a success on that instance at that time; hover for its fencing token.'
         : fenced === 0
           ? 'No fencing tokens: this strategy takes no lock, so nothing orders the writers.'
-          : `${fenced} writes carried a fencing token; each holder wrote with a newer token than the one before.`;
+          : distinct === fenced
+            ? `${fenced} writes carried a fencing token, each a different one; the grey line joins them in token order (the lock's hand-offs).`
+            : `${fenced} writes carried a fencing token, but only ${distinct} distinct ones.`;
   }
 
   function drawTimeline() {
@@ -274,11 +279,36 @@
       label.textContent = `#${i + 1} ${new URL(url).port ? ':' + new URL(url).port : url}`;
       children.push(label);
     });
+    // The lock's hand-offs: successes in fence order, joined. Each token is newer than the one
+    // before, so the line only moves right when the holders wrote in turn.
+    const fenced = run.points
+      .filter((p) => p.fence !== null)
+      .sort((a, b) => (BigInt(a.fence) < BigInt(b.fence) ? -1 : 1));
+    const laneY = (p) => 8 + lane * p.instance + lane / 2 + ((p.index % 5) - 2) * 3;
+    if (fenced.length > 1) {
+      const path = fenced.map((p) => `${x(p.atMs).toFixed(1)},${laneY(p).toFixed(1)}`).join(' ');
+      children.push(
+        svgEl('polyline', { points: path, fill: 'none', stroke: '#9aa5b1', 'stroke-width': 0.8 }),
+      );
+    }
+    const first = fenced.length > 0 ? BigInt(fenced[0].fence) : 0n;
+    if (fenced.length > 0 && fenced.length <= 60) {
+      fenced.forEach((p, n) => {
+        const label = svgEl('text', {
+          x: x(p.atMs),
+          y: laneY(p) + (n % 2 === 0 ? -7 : 14),
+          'font-size': 9,
+          'text-anchor': 'middle',
+          fill: '#5f6b77',
+        });
+        label.textContent = n === 0 ? p.fence : `+${BigInt(p.fence) - first}`;
+        children.push(label);
+      });
+    }
     for (const p of run.points) {
-      const y = 8 + lane * p.instance + lane / 2;
       const dot = svgEl('circle', {
         cx: x(p.atMs),
-        cy: y + ((p.index % 5) - 2) * 3,
+        cy: laneY(p),
         r: 3,
         fill: COLORS[p.instance % COLORS.length],
       });
