@@ -12,13 +12,20 @@ import { ADMIN_KEY, STOREFRONT_KEY } from '../support/test-env';
  * naive and a locked hot-coupon storm (limit 50, 1000 redeems) through the load harness, and
  * what it shows is checked against the database.
  *
- * UPDATE_SCREENSHOTS=1 also saves the page after the naive storm as docs/demo-page.png (the
- * README's picture).
+ * UPDATE_SCREENSHOTS=1 also saves the page after each storm as docs/demo-page-naive.png and
+ * docs/demo-page-locked.png (the README's pictures).
  */
 const LIMIT = 50;
 const ATTEMPTS = 1000;
 const STORM_TIMEOUT_MS = 240_000;
-const SCREENSHOT = join(__dirname, '..', '..', 'docs', 'demo-page.png');
+const screenshot = (name: string): string =>
+  join(__dirname, '..', '..', 'docs', `demo-page-${name}.png`);
+
+async function saveScreenshot(page: Page, name: string): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  mkdirSync(dirname(screenshot(name)), { recursive: true });
+  await page.screenshot({ path: screenshot(name), fullPage: true });
+}
 
 jest.setTimeout(600_000);
 
@@ -105,10 +112,7 @@ describe('live storm page (/demo)', () => {
       expect(naiveState.body.ledgerCount).toBe(shown);
       expect(naive.successes).toBe(String(shown));
       expect(naive.fenceNote).toMatch(/^No fencing tokens/);
-      if (process.env.UPDATE_SCREENSHOTS === '1') {
-        mkdirSync(dirname(SCREENSHOT), { recursive: true });
-        await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      }
+      await saveScreenshot(page, 'naive');
 
       // Locked: the lease orders the writers, each write carries its fence: exactly 50.
       const locked = await runStorm(page, 'locked');
@@ -130,6 +134,7 @@ describe('live storm page (/demo)', () => {
       expect(coupon.body.redeemedCount).toBe(LIMIT);
       expect(Number(locked.p99)).toBeGreaterThanOrEqual(Number(locked.p50));
       expect(pageErrors).toEqual([]);
+      await saveScreenshot(page, 'locked');
     } finally {
       await page.close();
     }
