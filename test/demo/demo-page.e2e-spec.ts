@@ -74,6 +74,35 @@ describe('live storm page (/demo)', () => {
       await Promise.all([anonymous.close(), storefront.close()]);
     }
 
+    // The strategy-picking redeem: atomic writes without a lock (no fence), locked with one.
+    const code = `DEMO-API-${Date.now().toString(36)}`.toUpperCase();
+    const created = await pageServer.admin.post('/v1/coupons', {
+      code,
+      discountType: 'fixed',
+      discountValue: 100,
+      maxRedemptions: 2,
+    });
+    expect(created.status).toBe(201);
+    const redeem = (strategy: string, n: number) =>
+      pageServer.api.post(`/v1/demo/coupons/${code}/redeem?strategy=${strategy}`, {
+        customerId: `demo-api-${n}`,
+        orderId: `demo-api-order-${n}`,
+        orderAmount: 1000,
+      });
+    const atomic = await redeem('atomic', 1);
+    expect(atomic.status).toBe(201);
+    expect(atomic.body.fence).toBeNull();
+    const locked = await redeem('locked', 2);
+    expect(locked.status).toBe(201);
+    expect(locked.body.fence).toMatch(/^\d+$/);
+    const exhausted = await redeem('atomic', 3);
+    expect(exhausted.status).toBe(409);
+    expect(exhausted.body.code).toBe('COUPON_EXHAUSTED');
+    const unknown = await redeem('naive', 4);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.code).toBe('VALIDATION_FAILED');
+    expect((await pageServer.api.get(`/v1/coupons/${code}`)).body.redeemedCount).toBe(2);
+
     const listed = await pageServer.admin.get('/v1/demo/scenarios');
     expect(listed.status).toBe(200);
     expect(listed.body.instances).toEqual([pageServer.url, second.url]);
@@ -94,7 +123,7 @@ describe('live storm page (/demo)', () => {
       await page.waitForSelector('#strategy option[value="naive"]', { state: 'attached' });
 
       // Naive: read, check, write with no lock: far more than the limit get through.
-      const naive = await runStorm(page, 'naive');
+      const naive = await runStorm(page, 'naive', 64);
       expect(naive.outcome).toBe('over');
       const over = /^OVER-REDEEMED: (\d+) redemptions for a limit of 50 \(\+(\d+)\)$/.exec(
         naive.verdict,
@@ -115,8 +144,16 @@ describe('live storm page (/demo)', () => {
       await saveScreenshot(page, 'naive');
 
       // Locked: the lease orders the writers, each write carries its fence: exactly 50.
-      const locked = await runStorm(page, 'locked');
-      expect(locked.outcome).toBe('exact');
+      // 16 in flight still race across both instances, and keep a waiter's queue well inside
+      // LOCK_WAIT_MS on a loaded 2-core machine (64 waiters saw 503 LOCK_TIMEOUT there).
+      const locked = await runStorm(page, 'locked', 16);
+      expect({ outcome: locked.outcome, refusals: locked.refusals, detail: locked.detail }).toEqual(
+        {
+          outcome: 'exact',
+          refusals: [['409 COUPON_EXHAUSTED', String(ATTEMPTS - LIMIT)]],
+          detail: `${LIMIT} successful answers; ledger: ${LIMIT} active redemptions; counter redeemedCount: ${LIMIT}; 0 unexpected answers.`,
+        },
+      );
       expect(locked.verdict).toBe(`Exactly the limit: ${LIMIT} of ${LIMIT} redemptions`);
       expect(locked.verdictColor).toBe('rgb(27, 127, 59)');
       expect(locked.successes).toBe(String(LIMIT));
@@ -170,15 +207,16 @@ interface Shown {
   refusals: string[][];
   fences: string[];
   fenceNote: string;
+  detail: string;
   p50: string;
   p99: string;
 }
 
 /** Picks the hot coupon and `strategy`, presses run, waits for the verdict, reads the page. */
-async function runStorm(page: Page, strategy: string): Promise<Shown> {
+async function runStorm(page: Page, strategy: string, concurrency: number): Promise<Shown> {
   await page.selectOption('#scenario', 'hot-coupon');
   await page.selectOption('#strategy', strategy);
-  await page.fill('#concurrency', '64');
+  await page.fill('#concurrency', String(concurrency));
   await page.click('#run');
   // Browser-side code as strings: the test project has no DOM types.
   await page.waitForFunction(
@@ -207,6 +245,7 @@ async function runStorm(page: Page, strategy: string): Promise<Shown> {
     refusals: await rows('#refusals'),
     fences: (await rows('#holders')).map((cells) => cells[2]),
     fenceNote: await text('#fence-note'),
+    detail: await text('#detail'),
     p50: await text('#p50'),
     p99: await text('#p99'),
   };
