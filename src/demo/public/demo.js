@@ -265,7 +265,10 @@
     const instances = run.start ? run.start.instances : [];
     const left = 90;
     const lane = instances.length ? (height - 24) / instances.length : 1;
-    const x = (at) => left + ((width - left - 10) * at) / run.lastAt;
+    // The time axis spans the successes (the lock holders); refusals can go on much longer.
+    const lastSuccess = run.points.reduce((last, p) => Math.max(last, p.atMs), 0);
+    const span = Math.max(1, lastSuccess || run.lastAt);
+    const x = (at) => left + ((width - left - 10) * Math.min(at, span)) / span;
     const children = [];
     instances.forEach((url, i) => {
       const y = 8 + lane * i + lane / 2;
@@ -301,7 +304,7 @@
           'text-anchor': 'middle',
           fill: '#5f6b77',
         });
-        label.textContent = n === 0 ? p.fence : `+${BigInt(p.fence) - first}`;
+        label.textContent = `+${BigInt(p.fence) - first}`;
         children.push(label);
       });
     }
@@ -324,7 +327,8 @@
       'text-anchor': 'end',
       fill: '#5f6b77',
     });
-    axis.textContent = `${run.lastAt} ms`;
+    axis.textContent =
+      fenced.length > 0 ? `${span} ms · tokens as +n from ${fenced[0].fence}` : `${span} ms`;
     children.push(axis);
     svg.replaceChildren(...children);
   }
