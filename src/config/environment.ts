@@ -127,6 +127,14 @@ export class Environment {
   @IsBoolean({ message: 'NAIVE_ROUTES_ENABLED must be true or false' })
   NAIVE_ROUTES_ENABLED = false;
 
+  /** Instances the /demo page storms (mounted with the naive routes); empty: this instance. */
+  @Transform(toList)
+  @Matches(/^https?:\/\/\S+$/, {
+    each: true,
+    message: 'DEMO_BASE_URLS must be comma-separated http:// URLs',
+  })
+  DEMO_BASE_URLS: string[] = [];
+
   @Transform(({ value }) => Number(value))
   @IsInt()
   @Min(1024)
