@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, watch as watchDir, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AcquireOutcome,
@@ -41,6 +41,8 @@ export interface FileBackendOptions {
 const WAIT_FLAG = 'w';
 /** How often an attempt retries a lost compare-and-swap race before reporting "blocked". */
 const CAS_TRIES = 4;
+/** Listings of a key directory re-read when one caught a rename half done. */
+const READ_TRIES = 8;
 /** A watcher on a hot key outlives its last listener this long (saves re-adding inotify watches). */
 const WATCH_LINGER_MS = 2000;
 /** Bound on the per-process cache of key states (a cache miss costs one readdir). */
@@ -88,7 +90,7 @@ class DirWatch {
   /** Throws when the directory cannot be watched (missing, outage). */
   static open(dir: string, onDead: () => void): DirWatch {
     let self: DirWatch | undefined = undefined;
-    const watcher = watchDir(dir, { persistent: false }, (_event, filename) => {
+    const watcher = watchDir(dir, (_event, filename) => {
       // Only a state entry renamed to `f.*` frees the key; the waiter flag and takeovers don't.
       const name = filename === null ? null : String(filename);
       if (name !== null && !name.startsWith('f.')) return;
@@ -103,11 +105,15 @@ class DirWatch {
     if (this.linger) clearTimeout(this.linger);
     this.linger = undefined;
     this.listeners.add(listener);
+    // A waiter keeps the process alive, as a waiter's open socket does on a server backend
+    // (every timer of the core is unref()ed).
+    this.watcher.ref();
   }
 
   remove(listener: WakeListener): void {
     this.listeners.delete(listener);
     if (this.listeners.size > 0 || this.linger) return;
+    this.watcher.unref();
     this.linger = setTimeout(() => this.kill(), WATCH_LINGER_MS);
     this.linger.unref();
   }
@@ -151,6 +157,7 @@ class FileBackend implements LockBackend {
   private readonly acquiring = new Map<string, Promise<unknown>>();
   private readonly watches = new Map<string, DirWatch>();
   private closed = false;
+  private pings = 0;
 
   constructor(
     options: FileBackendOptions,
@@ -178,17 +185,17 @@ class FileBackend implements LockBackend {
     void settled.then(() => {
       if (this.acquiring.get(token) === settled) this.acquiring.delete(token);
     });
-    return this.bounded('acquire', work);
+    return this.guard('acquire', work);
   }
 
   extend(keys: readonly string[], token: string, ttlMs: number): Promise<boolean> {
-    return this.bounded('extend', this.doExtend(keys, token, ttlMs));
+    return this.guard('extend', this.doExtend(keys, token, ttlMs));
   }
 
   release(keys: readonly string[], token: string): Promise<boolean> {
     // An acquire that timed out may still finish: release after it, so nothing stays behind.
     const before = this.acquiring.get(token) ?? Promise.resolve();
-    return this.bounded(
+    return this.guard(
       'release',
       before.then(() => this.doRelease(keys, token)),
     );
@@ -234,13 +241,16 @@ class FileBackend implements LockBackend {
     };
   }
 
-  /** One write and one unlink in the lock directory: a directory that is gone, replaced by a
-   * file, read-only or immutable fails here, whatever the caller's privileges. */
+  /**
+   * Creates and removes a directory in the lock directory: one that is gone, replaced by a file,
+   * read-only or immutable fails here, whatever the caller's privileges (root ignores modes).
+   */
   ping(): Promise<void> {
-    const probe = join(this.dir, `.ping-${this.context.clientId}`);
-    return this.bounded(
+    // Unique per ping: a health check may run beside the heartbeat.
+    const probe = join(this.dir, `.ping-${this.context.clientId}-${(++this.pings).toString(36)}`);
+    return this.guard(
       'ping',
-      writeFile(probe, '').then(() => unlink(probe)),
+      this.io(mkdir(probe)).then(() => this.io(rmdir(probe))),
     );
   }
 
@@ -304,7 +314,7 @@ class FileBackend implements LockBackend {
       const fence = state.fence + 1n;
       const next = heldEntry(fence, CLOCK.now() + ttlMs, CLOCK.boot, token);
       try {
-        await rename(join(dir, current), join(dir, next));
+        await this.io(rename(join(dir, current), join(dir, next)));
         this.remember(dir, next);
         return { dir, entry: next, fence };
       } catch (err) {
@@ -331,7 +341,7 @@ class FileBackend implements LockBackend {
     for (const t of taken) {
       const next = heldEntry(t.fence, CLOCK.now() + ttlMs, CLOCK.boot, token);
       try {
-        await rename(join(t.dir, t.entry), join(t.dir, next));
+        await this.io(rename(join(t.dir, t.entry), join(t.dir, next)));
       } catch (err) {
         if (code(err) !== 'ENOENT') throw err;
         return false; // taken over after our lease ran out
@@ -356,7 +366,7 @@ class FileBackend implements LockBackend {
   private async free(t: Taken): Promise<boolean> {
     const next = freeEntry(t.fence);
     try {
-      await rename(join(t.dir, t.entry), join(t.dir, next));
+      await this.io(rename(join(t.dir, t.entry), join(t.dir, next)));
     } catch (err) {
       if (code(err) !== 'ENOENT') throw err;
       this.lastSeen.delete(t.dir);
@@ -403,18 +413,22 @@ class FileBackend implements LockBackend {
    * place, which fails if another process got there first.
    */
   private async readState(dir: string, create = true): Promise<string> {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (err) {
-      if (code(err) !== 'ENOENT' || !create) throw err;
-      return this.createKeyDir(dir);
+    for (let i = 0; ; i++) {
+      let names: string[];
+      try {
+        names = await this.io(readdir(dir));
+      } catch (err) {
+        if (code(err) !== 'ENOENT' || !create) throw err;
+        return this.createKeyDir(dir);
+      }
+      const states = names.filter(isStateEntry);
+      if (states.length === 1) return states[0];
+      // A listing is not atomic against a rename that runs while it is read (it may show the
+      // old and the new name, or neither); only a directory that stays that way is broken.
+      if (i >= READ_TRIES) {
+        throw new Error(`lock key directory ${dir} holds ${states.length} state entries, not 1`);
+      }
     }
-    const states = names.filter(isStateEntry);
-    if (states.length !== 1) {
-      throw new Error(`lock key directory ${dir} holds ${states.length} state entries, not 1`);
-    }
-    return states[0];
   }
 
   private async createKeyDir(dir: string): Promise<string> {
@@ -422,16 +436,16 @@ class FileBackend implements LockBackend {
     const first = freeEntry(seed);
     const tmp = join(this.dir, `.tmp-${randomBytes(9).toString('base64url')}`);
     // Fails when the lock directory itself is gone: never recreated behind the operator's back.
-    await mkdir(tmp);
+    await this.io(mkdir(tmp));
     try {
-      await writeFile(join(tmp, first), '');
-      await rename(tmp, dir);
+      await this.io(writeFile(join(tmp, first), ''));
+      await this.io(rename(tmp, dir));
       return first;
     } catch (err) {
       if (code(err) !== 'ENOTEMPTY' && code(err) !== 'EEXIST') throw err;
       return this.readState(dir, false); // another process created it first
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      await this.io(rm(tmp, { recursive: true, force: true }));
     }
   }
 
@@ -451,8 +465,20 @@ class FileBackend implements LockBackend {
 
   /** A blocked attempt says who waits, so the holder's release can let another process go first. */
   private async flagWaiter(dir: string): Promise<void> {
+    // A symlink's target is the flag's value: written whole (symlink + rename over the old one)
+    // and read whole in one call (readlink), where a file would need open/write/close.
+    const tmp = join(dir, `${WAIT_FLAG}.${this.context.clientId}`);
+    const value = `${this.context.clientId} ${Math.round(CLOCK.now())}`;
     try {
-      await writeFile(join(dir, WAIT_FLAG), `${this.context.clientId} ${Math.round(CLOCK.now())}`);
+      try {
+        await this.io(symlink(value, tmp));
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+        // Left by an attempt that failed halfway.
+        await this.io(rm(tmp, { force: true }));
+        await this.io(symlink(value, tmp));
+      }
+      await this.io(rename(tmp, join(dir, WAIT_FLAG)));
     } catch {
       // Only fairness depends on it.
     }
@@ -461,41 +487,56 @@ class FileBackend implements LockBackend {
   private async remoteWaiter(dir: string): Promise<boolean> {
     let flag: string;
     try {
-      flag = await readFile(join(dir, WAIT_FLAG), 'utf8');
+      flag = await this.io(readlink(join(dir, WAIT_FLAG)));
     } catch {
       return false;
     }
     const [clientId, at] = flag.split(' ');
-    // A torn read (empty) counts as "someone else": the cost is a 1 ms hold-back.
     if (clientId === this.context.clientId) return false;
     return !(Number(at) + this.flagTtlMs < CLOCK.now());
   }
 
-  /** Bounds an operation by commandTimeoutMs and turns file system errors into outages. */
-  private bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+  /** Turns what fails in an operation into an outage the core understands. */
+  private guard<T>(operation: string, work: Promise<T>): Promise<T> {
+    return work.catch((err: unknown) => {
+      throw new LockBackendUnavailableError(
+        `lock directory ${this.dir} unavailable during ${operation}: ${errorMessage(err)}`,
+        { cause: err },
+      );
+    });
+  }
+
+  /**
+   * Bounds one file system call by commandTimeoutMs (a hung NFS/FUSE mount closes no socket).
+   * When the timer fires, the call gets one more turn of the event loop: on a busy process the
+   * timer and a completion that already arrived are due in the same turn, and that is loop
+   * lag, not a hung file system.
+   */
+  private io<T>(call: Promise<T>): Promise<T> {
     const ms = this.context.commandTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(
         () =>
-          reject(
-            new LockBackendUnavailableError(
-              `lock directory ${this.dir} did not answer ${operation} in ${ms} ms`,
-            ),
-          ),
+          setImmediate(() => {
+            if (!settled) reject(new Error(`a file system call took more than ${ms} ms`));
+          }),
         ms,
       );
       timer.unref();
+      call.then(
+        (value) => {
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: Error) => {
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    return Promise.race([
-      work.catch((err: unknown) => {
-        throw new LockBackendUnavailableError(
-          `lock directory ${this.dir} unavailable during ${operation}: ${errorMessage(err)}`,
-          { cause: err },
-        );
-      }),
-      timeout,
-    ]).finally(() => clearTimeout(timer));
   }
 }
 
