@@ -23,6 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Registry } from 'prom-client';
 import { LockService, type LockServiceOptions } from '@couponlock/lock';
@@ -360,7 +361,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `lock benchmark  node=${process.version}  backends=${wanted.join(',')}  uncontended ${ITERATIONS}x${ROUNDS} rounds  hot key ${HOT_SECONDS}s, ${HOT_WAITERS} waiters, hold ${HOLD_MS} ms (serial limit ${fmt(1000 / HOLD_MS)} acq/s)`,
+    `lock benchmark  node=${process.version}  load=${loadavg()[0].toFixed(1)} on ${availableParallelism()} cpus  backends=${wanted.join(',')}  uncontended ${ITERATIONS}x${ROUNDS} rounds  hot key ${HOT_SECONDS}s, ${HOT_WAITERS} waiters, hold ${HOLD_MS} ms (serial limit ${fmt(1000 / HOLD_MS)} acq/s)`,
   );
   const rows: Row[] = [];
   const targets: [string, number, boolean][] = [];
