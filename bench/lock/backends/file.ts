@@ -24,11 +24,15 @@ const properLockfile: PeerContender = {
   open(prefix) {
     const root = join(dir(), 'proper-lockfile');
     mkdirSync(root, { recursive: true });
+    const created = new Set<string>();
     return Promise.resolve({
       async cycle(key: string, critical?: () => Promise<void>) {
         const file = join(root, encodeURIComponent(`${prefix}${key}`));
-        // It locks an existing file; create it once (no-op afterwards).
-        writeFileSync(file, '', { flag: 'a' });
+        // It locks an existing file: create it once, outside the measured work after that.
+        if (!created.has(file)) {
+          writeFileSync(file, '', { flag: 'a' });
+          created.add(file);
+        }
         const release = await lock(file, {
           realpath: false,
           stale: 5000,
