@@ -56,6 +56,7 @@ export class AppModule {
                 mode: config.get('LOCK_MODE'),
                 urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')],
               },
+              file: { dir: config.get('LOCK_FILE_DIR') },
               keyPrefix: config.get('REDIS_KEY_PREFIX'),
               ttlMs: config.get('LOCK_TTL_MS'),
               waitMs: config.get('LOCK_WAIT_MS'),

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidEnvironmentError, validateEnvironment } from './environment';
 
 const valid = {
@@ -34,6 +36,13 @@ describe('validateEnvironment', () => {
     expect(env.DATABASE_MIGRATIONS_RUN).toBeUndefined();
     expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
     expect(env.LOCK_REDIS_URLS).toEqual([]);
+    expect(env.LOCK_FILE_DIR).toBe(join(tmpdir(), 'couponlock-locks'));
+  });
+
+  it('takes LOCK_BACKEND=file with its LOCK_FILE_DIR', () => {
+    const env = validateEnvironment({ ...valid, LOCK_BACKEND: 'file', LOCK_FILE_DIR: './.locks' });
+    expect(env.LOCK_BACKEND).toBe('file');
+    expect(env.LOCK_FILE_DIR).toBe('./.locks');
   });
 
   it('parses explicit values', () => {
@@ -62,6 +71,7 @@ describe('validateEnvironment', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
     ['LOCK_BACKEND', { LOCK_BACKEND: 'etcd' }],
+    ['LOCK_FILE_DIR', { LOCK_FILE_DIR: '' }],
     ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],
     ['NAIVE_ROUTES_ENABLED', { NAIVE_ROUTES_ENABLED: 'sometimes' }],
     ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],

@@ -11,11 +11,13 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOCK_BACKENDS = ['redis', 'memory'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory', 'file'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
@@ -94,6 +96,14 @@ export class Environment {
     message: 'LOCK_REDIS_URLS must be comma-separated redis:// URLs',
   })
   LOCK_REDIS_URLS: string[] = [];
+
+  /**
+   * Lock directory for LOCK_BACKEND=file, shared by every instance on the host (a local file
+   * system). Relative paths resolve against the working directory.
+   */
+  @IsString()
+  @Matches(/^[^\0\n]+$/, { message: 'LOCK_FILE_DIR must be a non-empty directory path' })
+  LOCK_FILE_DIR = join(tmpdir(), 'couponlock-locks');
 
   @Transform(({ value }) => Number(value))
   @IsInt()

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createCoupon, redeem } from '../api/support/api-kit';
 import { startApp, type RunningApp } from '../support/app';
 
@@ -30,5 +33,54 @@ describe('LOCK_BACKEND=memory (one instance, no lock server)', () => {
     const metrics = await running.anonymous.get('/metrics');
     expect(metrics.body).toMatch(/lock_acquire_duration_seconds_count\{family="coupon"\} 2\b/);
     expect(metrics.body).toContain('lock_breaker_state{state="closed"} 1');
+  });
+});
+
+describe('LOCK_BACKEND=file (a lock directory, no lock server)', () => {
+  let running: RunningApp;
+  let base: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), 'couponlock-file-backend-'));
+    dir = join(base, 'locks');
+    running = await startApp({
+      LOCK_BACKEND: 'file',
+      LOCK_FILE_DIR: dir,
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('guards redemptions with fenced file locks and leaves every key free', async () => {
+    const coupon = await createCoupon(running.admin, { maxRedemptions: 2 });
+    const first = await redeem(running.api, coupon.code, { customerId: 'c-1', orderId: 'o-1' });
+    const second = await redeem(running.api, coupon.code, { customerId: 'c-2', orderId: 'o-2' });
+    expect(BigInt(second.fence ?? 0)).toBeGreaterThan(BigInt(first.fence ?? 0));
+    const keyDirs = readdirSync(dir).filter((name) => name.includes(coupon.code));
+    expect(keyDirs).toHaveLength(1);
+    expect(readdirSync(join(dir, keyDirs[0]))).toEqual([`f.${second.fence}`]);
+  });
+
+  it('/health reports the directory down while it is gone, and up again when it is back', async () => {
+    expect((await running.anonymous.get('/health')).body.info).toEqual({
+      postgres: { status: 'up' },
+      file: { status: 'up' },
+    });
+    renameSync(dir, `${dir}.away`);
+    writeFileSync(dir, 'not a directory');
+    try {
+      const down = await running.anonymous.get('/health');
+      expect(down.status).toBe(503);
+      expect(down.body.error).toMatchObject({ file: { status: 'down' } });
+    } finally {
+      unlinkSync(dir);
+      renameSync(`${dir}.away`, dir);
+    }
+    expect((await running.anonymous.get('/health')).status).toBe(200);
   });
 });

@@ -38,6 +38,7 @@ export type {
 export type { BuiltInBackendOptions, LockBackendName } from './backends/registry';
 export type { RedisBackendOptions, RedisLockMode } from './backends/redis/redis.backend';
 export { MemoryLockStore, type MemoryBackendOptions } from './backends/memory/memory.backend';
+export type { FileBackendOptions } from './backends/file/file.backend';
 
 // NestJS layer
 export { LockModule } from './nest/lock.module';

@@ -1,3 +1,6 @@
+import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LockServiceOptions } from '../../src';
 import { freePorts, RedisServerProcess } from '../support/redis-server';
 
@@ -68,4 +71,46 @@ function memoryFixture(): BackendFixture {
   };
 }
 
-export const BACKEND_FIXTURES: readonly BackendFixture[] = [redisFixture(), memoryFixture()];
+/**
+ * File: a real temporary directory. The outage moves it away and puts a plain file in its place
+ * (the tests run as root, and root ignores mode bits, so "unwritable" is made by what is at the
+ * path, not by chmod).
+ */
+function fileFixture(): BackendFixture {
+  let base: string | undefined;
+  const locks = (): string => {
+    if (!base) throw new Error('file fixture not set up');
+    return join(base, 'locks');
+  };
+  return {
+    name: 'file',
+    crossProcess: true,
+    setup() {
+      base = mkdtempSync(join(tmpdir(), 'lock-file-conformance-'));
+      return Promise.resolve();
+    },
+    teardown() {
+      if (base) rmSync(base, { recursive: true, force: true });
+      return Promise.resolve();
+    },
+    options: (keyPrefix) => ({ backend: 'file', file: { dir: locks() }, keyPrefix }),
+    outage: {
+      stop() {
+        renameSync(locks(), `${locks()}.away`);
+        writeFileSync(locks(), 'not a directory');
+        return Promise.resolve();
+      },
+      start() {
+        unlinkSync(locks());
+        renameSync(`${locks()}.away`, locks());
+        return Promise.resolve();
+      },
+    },
+  };
+}
+
+export const BACKEND_FIXTURES: readonly BackendFixture[] = [
+  redisFixture(),
+  memoryFixture(),
+  fileFixture(),
+];

@@ -65,6 +65,12 @@ export class WorkerProcess {
     return answer;
   }
 
+  /** SIGKILLs the worker (a holder that crashes); resolves when it is gone. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** Asks the worker to close its service and exit; resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.stdin.end('exit\n');
