@@ -5,7 +5,9 @@
 # Run it with an init process (`docker run --init`, or `init: true` in compose) so signals
 # are forwarded and zombies reaped; the app itself drains on SIGTERM.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS, pinned to a full version (a floating tag changes under a rebuild). .ci/run tests
+# the same version (NODE24_VERSION there; src/config/deploy-files.spec.ts checks they agree).
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # ---- build: compile the lock package, then the app ----------------------------------------
 FROM ${NODE_IMAGE} AS build
