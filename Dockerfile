@@ -41,7 +41,9 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
 STOPSIGNAL SIGTERM
-# slim has no curl: probe with node's own fetch. 200 only when PostgreSQL and Redis answer.
+# slim has no curl: probe with node's own fetch. Liveness only (/health/live touches neither
+# PostgreSQL nor Redis): a dependency outage must not get every replica marked dead and
+# restarted; routing decisions use /health/ready instead.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+    CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

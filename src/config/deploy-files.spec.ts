@@ -13,6 +13,7 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 interface ComposeService {
   image?: string;
   build?: unknown;
+  healthcheck?: { test?: string[]; disable?: boolean };
   [key: string]: unknown;
 }
 interface ComposeFile {
@@ -21,6 +22,12 @@ interface ComposeFile {
 
 const compose = parse(read('docker-compose.yml'), { merge: true }) as ComposeFile;
 const dockerfile = read('Dockerfile');
+const nginx = read('deploy/nginx.conf');
+
+/** The URL a healthcheck command fetches (node -e "fetch('...')" or wget ... URL). */
+function probedUrl(test: readonly string[] | string): string | undefined {
+  return /https?:\/\/[^'"\s]+/.exec(Array.isArray(test) ? test.join(' ') : String(test))?.[0];
+}
 
 /** `${VAR:-default}` stands for its default: what runs when nobody overrides it. */
 function effectiveImage(image: string): string {
@@ -65,5 +72,51 @@ describe('docker-compose.yml and Dockerfile', () => {
       const engines = (JSON.parse(read(path)) as { engines: { node: string } }).engines.node;
       expect({ path, engines }).toEqual({ path, engines: '^20.19.0 || ^24.0.0' });
     }
+  });
+
+  it('restarts on liveness and routes on readiness', () => {
+    // Liveness decides restarts: it must not depend on Redis or PostgreSQL.
+    const dockerProbe = /^HEALTHCHECK[\s\S]*?CMD (.+)$/m.exec(dockerfile)?.[1] ?? '';
+    expect(dockerProbe).toContain("'/health/live'");
+    expect(probedUrl(compose.services.app.healthcheck!.test!)).toBe(
+      'http://127.0.0.1:3000/health/live',
+    );
+    // nginx is healthy once a replica behind it is ready; k6 waits for that.
+    expect(probedUrl(compose.services.nginx.healthcheck!.test!)).toBe(
+      'http://127.0.0.1:8080/health/ready',
+    );
+    expect(compose.services.k6.depends_on).toEqual({ nginx: { condition: 'service_healthy' } });
+  });
+
+  it("keeps /metrics and /docs off nginx's public port", () => {
+    const publicServer = nginx.slice(nginx.indexOf('listen 8080;'), nginx.indexOf('listen 8081;'));
+    const blocked =
+      /location ~ (\S+) \{\s*default_type application\/problem\+json;\s*return 404 /.exec(
+        publicServer,
+      );
+    expect(blocked).not.toBeNull();
+    // nginx regexes are PCRE; this one uses nothing JavaScript reads differently.
+    const pattern = new RegExp(blocked![1]);
+    for (const path of [
+      '/metrics',
+      '/metrics/',
+      '/docs',
+      '/docs/',
+      '/docs/openapi.json',
+      '/docs-json',
+    ]) {
+      expect({ path, blocked: pattern.test(path) }).toEqual({ path, blocked: true });
+    }
+    for (const path of [
+      '/v1/coupons',
+      '/health/ready',
+      '/health/live',
+      '/documents',
+      '/metricsx',
+    ]) {
+      expect({ path, blocked: pattern.test(path) }).toEqual({ path, blocked: false });
+    }
+    // Published: the public port only.
+    expect(compose.services.nginx.ports).toEqual(['8080:8080']);
   });
 });
