@@ -9,14 +9,15 @@
 # the same version (NODE24_VERSION there; src/config/deploy-files.spec.ts checks they agree).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-# ---- build: compile the lock package, then the app ----------------------------------------
+# ---- build: compile the lock package, then the app (the only stage with dev dependencies) ----
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The lock is an npm workspace (packages/lock): its manifest is part of the install.
 COPY package.json package-lock.json ./
 COPY packages/lock/package.json ./packages/lock/
+# --ignore-scripts: no third-party install script runs; nothing the build uses needs one.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY packages/lock/tsconfig.json packages/lock/tsconfig.build.json ./packages/lock/
 COPY packages/lock/src ./packages/lock/src
@@ -25,16 +26,25 @@ COPY src ./src
 # dist/database/migrations/*.js.
 RUN npm run build
 
-# ---- runtime: production dependencies + dist/, non-root ---------------------------------
+# ---- deps: production dependencies only -------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY packages/lock/package.json ./packages/lock/
+# No install scripts here either (the only production one is @scarf/scarf's usage report).
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime: production dependencies + dist/, non-root ----------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/lock/package.json ./packages/lock/
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --no-audit --no-fund
-# node_modules/@couponlock/lock links to packages/lock, which needs its compiled dist/.
+# node_modules/@couponlock/lock is a symlink to packages/lock (COPY keeps it a symlink), which
+# needs its compiled dist/.
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/packages/lock/dist ./packages/lock/dist
 COPY --from=build /app/dist ./dist
 # Code and node_modules stay root-owned and read-only to the process.

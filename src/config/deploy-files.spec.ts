@@ -119,4 +119,72 @@ describe('docker-compose.yml and Dockerfile', () => {
     // Published: the public port only.
     expect(compose.services.nginx.ports).toEqual(['8080:8080']);
   });
+
+  describe('hardening', () => {
+    const rawCompose = read('docker-compose.yml');
+    const environmentOf = (name: string): Record<string, string> =>
+      compose.services[name].environment as Record<string, string>;
+
+    it('has no default secrets: API keys and the PostgreSQL password must be set', () => {
+      expect(rawCompose).not.toMatch(/dev-(admin|storefront)-key/);
+      const app = environmentOf('app');
+      expect(app.ADMIN_API_KEYS).toMatch(/^\$\{ADMIN_API_KEYS:\?[^}]+\}$/);
+      expect(app.STOREFRONT_API_KEYS).toMatch(/^\$\{STOREFRONT_API_KEYS:\?[^}]+\}$/);
+      expect(app.DATABASE_URL).toBe(
+        'postgres://couponlock:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}@postgres:5432/couponlock',
+      );
+      expect(environmentOf('postgres').POSTGRES_PASSWORD).toBe(
+        '${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}',
+      );
+      // Every use of a secret variable in the file is a required one.
+      for (const name of ['POSTGRES_PASSWORD', 'ADMIN_API_KEYS', 'STOREFRONT_API_KEYS']) {
+        const uses = [...rawCompose.matchAll(new RegExp(`\\$\\{${name}(:?[-?])?`, 'g'))];
+        expect(uses.length).toBeGreaterThan(0);
+        for (const use of uses)
+          expect({ name, use: use[0] }).toEqual({ name, use: `\${${name}:?` });
+      }
+      const k6 = environmentOf('k6');
+      expect([k6.API_KEY, k6.ADMIN_API_KEY]).toEqual(['${API_KEY:-}', '${ADMIN_API_KEY:-}']);
+    });
+
+    it('builds the app image once and runs it for both replicas and the migrate job', () => {
+      const built = Object.entries(compose.services).filter(([, service]) => service.build);
+      expect(built.map(([name]) => name)).toEqual(['app']);
+      expect(compose.services.app).toMatchObject({
+        image: 'couponlock:local',
+        build: { context: '.', target: 'runtime' },
+        deploy: { replicas: 2 },
+      });
+      expect(compose.services.migrate).toMatchObject({
+        image: 'couponlock:local',
+        pull_policy: 'never',
+      });
+    });
+
+    it('mounts the k6 results directory writable for the user k6 runs as', () => {
+      const k6 = compose.services.k6;
+      expect(k6.user).toBe('${K6_USER:-1000:1000}');
+      expect(k6.volumes).toEqual(['./k6:/scripts:ro', './k6/results:/results']);
+      expect(environmentOf('k6').RESULTS_DIR).toBe('/results');
+    });
+
+    it('installs dev dependencies in the build stage only, and runs no install scripts', () => {
+      const stages = dockerfile.split(/^FROM /m).slice(1);
+      const byName = Object.fromEntries(
+        stages.map((stage) => [/^\S+ AS (\w+)/.exec(stage)?.[1] ?? '?', stage]),
+      );
+      expect(Object.keys(byName)).toEqual(['build', 'deps', 'runtime']);
+      const installs = (stage: string): string[] =>
+        [...stage.matchAll(/npm ci[^\n]*/g)].map((match) => match[0]);
+      expect(installs(byName.build)).toEqual(['npm ci --ignore-scripts --no-audit --no-fund']);
+      expect(installs(byName.deps)).toEqual([
+        'npm ci --omit=dev --ignore-scripts --no-audit --no-fund',
+      ]);
+      // The runtime stage installs nothing: it copies production node_modules from deps.
+      expect(installs(byName.runtime)).toEqual([]);
+      expect(byName.runtime).toContain('COPY --from=deps /app/node_modules ./node_modules');
+      expect(byName.runtime).not.toMatch(/COPY --from=build \/app\/node_modules/);
+      expect(byName.runtime).toMatch(/^USER node$/m);
+    });
+  });
 });

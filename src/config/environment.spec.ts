@@ -1,4 +1,6 @@
-import { InvalidEnvironmentError, validateEnvironment } from './environment';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXAMPLE_API_KEYS, InvalidEnvironmentError, validateEnvironment } from './environment';
 
 const valid = {
   DATABASE_URL: 'postgres://couponlock:couponlock@127.0.0.1:5432/couponlock',
@@ -110,6 +112,45 @@ describe('validateEnvironment', () => {
     expect(errorOf({ ...valid, NODE_ENV: 'production', FAULT_POINTS: spec })).toContain(
       'FAULT_POINTS: fault injection is refused when NODE_ENV=production',
     );
+  });
+
+  describe('API keys from .env.example', () => {
+    const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const listed = (name: string): string[] =>
+      (new RegExp(`^${name}=(.*)$`, 'm').exec(example)?.[1] ?? '').split(',').filter(Boolean);
+
+    it('are exactly the keys the check knows', () => {
+      const keys = [...listed('ADMIN_API_KEYS'), ...listed('STOREFRONT_API_KEYS')];
+      expect(keys.length).toBeGreaterThan(0);
+      expect([...keys].sort()).toEqual([...EXAMPLE_API_KEYS].sort());
+    });
+
+    it('are refused in production, in either list, without echoing the key', () => {
+      const message = errorOf({
+        ...valid,
+        NODE_ENV: 'production',
+        ADMIN_API_KEYS: 'a-real-admin-key-9f2c,dev-admin-key',
+        STOREFRONT_API_KEYS: 'dev-storefront-key',
+      });
+      expect(message).toBe(
+        'Invalid environment: ' +
+          'ADMIN_API_KEYS: holds a key from .env.example, refused when NODE_ENV=production; ' +
+          'STOREFRONT_API_KEYS: holds a key from .env.example, refused when NODE_ENV=production',
+      );
+    });
+
+    it('are accepted outside production, and other keys in production', () => {
+      const dev = {
+        ...valid,
+        ADMIN_API_KEYS: 'dev-admin-key',
+        STOREFRONT_API_KEYS: 'dev-storefront-key',
+      };
+      expect(validateEnvironment({ ...dev, NODE_ENV: 'development' }).ADMIN_API_KEYS).toEqual([
+        'dev-admin-key',
+      ]);
+      expect(validateEnvironment({ ...dev, NODE_ENV: 'test' }).NODE_ENV).toBe('test');
+      expect(validateEnvironment({ ...valid, NODE_ENV: 'production' }).NODE_ENV).toBe('production');
+    });
   });
 
   it('names a missing required variable', () => {

@@ -159,9 +159,23 @@ export class Environment {
   FAULT_POINTS = '';
 }
 
+/**
+ * The API keys `.env.example` ships with (environment.spec.ts keeps this list equal to it).
+ * Anyone can read them, so production refuses to start with one.
+ */
+export const EXAMPLE_API_KEYS: readonly string[] = ['dev-admin-key', 'dev-storefront-key'];
+
 /** Rules between variables, checked once each of them is valid on its own. */
 function crossCheck(env: Environment): string[] {
   const problems: string[] = [];
+  if (env.NODE_ENV === 'production') {
+    for (const name of ['ADMIN_API_KEYS', 'STOREFRONT_API_KEYS'] as const) {
+      // The key itself is never echoed: the message names the variable only.
+      if (env[name].some((key) => EXAMPLE_API_KEYS.includes(key))) {
+        problems.push(`${name}: holds a key from .env.example, refused when NODE_ENV=production`);
+      }
+    }
+  }
   // A request that got its lock just before SIGTERM may still wait up to LOCK_WAIT_MS and then
   // run a statement; the grace period must let it finish rather than cut it off.
   const needed = env.LOCK_WAIT_MS + env.DATABASE_STATEMENT_TIMEOUT_MS;
