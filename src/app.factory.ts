@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoInstance } from 'pino';
 import type { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { answerClientError, answerFrameworkError } from './common/http/client-errors';
@@ -13,8 +14,10 @@ import { useStrictJsonBodyParser } from './common/http/json-body-parser';
 import { trackRoutes } from './common/http/method-not-allowed';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { AppConfig } from './config/app-config';
-import { validateEnvironment } from './config/environment';
+import { parseTrustProxy, validateEnvironment } from './config/environment';
+import { registerAccessLog } from './logging/access-log';
 import { requestIdFor } from './logging/request-id';
+import { ROOT_LOGGER } from './logging/root-logger';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { createHttpDurationHistogram, METRICS_REGISTRY } from './metrics/metrics.registry';
 
@@ -30,11 +33,15 @@ export async function createApp(): Promise<NestFastifyApplication> {
   const env = validateEnvironment(process.env);
   const adapter = new FastifyAdapter({
     bodyLimit: env.BODY_LIMIT_BYTES,
-    // Request ids and access logs come from nestjs-pino; Fastify's own logger stays off.
+    // Request-scoped logs come from nestjs-pino, the access log from logging/access-log.ts;
+    // Fastify's own logger stays off.
     logger: false,
     // Draining answers with problem+json itself (common/http/draining.ts).
     return503OnClosing: false,
     genReqId: requestIdFor,
+    // Behind nginx the socket's peer is nginx; TRUST_PROXY says whose X-Forwarded-For to
+    // believe, so request.ip (and the access log) show the real client.
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     // A client that takes longer than this to send its request gets 408 problem+json.
     requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
     http: {
@@ -73,6 +80,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
     done();
   });
   registerHttpMetrics(fastify, createHttpDurationHistogram(app.get<Registry>(METRICS_REGISTRY)));
+  registerAccessLog(fastify, app.get<PinoInstance>(ROOT_LOGGER));
 
   setUpApiDocs(app);
   return app;

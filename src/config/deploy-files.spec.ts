@@ -161,6 +161,10 @@ describe('docker-compose.yml and Dockerfile', () => {
       });
     });
 
+    it('trusts exactly one proxy (nginx) for the client address', () => {
+      expect(environmentOf('app').TRUST_PROXY).toBe('${TRUST_PROXY:-1}');
+    });
+
     it('mounts the k6 results directory writable for the user k6 runs as', () => {
       const k6 = compose.services.k6;
       expect(k6.user).toBe('${K6_USER:-1000:1000}');

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLE_API_KEYS, InvalidEnvironmentError, validateEnvironment } from './environment';
+import {
+  EXAMPLE_API_KEYS,
+  InvalidEnvironmentError,
+  parseTrustProxy,
+  validateEnvironment,
+} from './environment';
 
 const valid = {
   DATABASE_URL: 'postgres://couponlock:couponlock@127.0.0.1:5432/couponlock',
@@ -150,6 +155,42 @@ describe('validateEnvironment', () => {
       ]);
       expect(validateEnvironment({ ...dev, NODE_ENV: 'test' }).NODE_ENV).toBe('test');
       expect(validateEnvironment({ ...valid, NODE_ENV: 'production' }).NODE_ENV).toBe('production');
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('is off by default', () => {
+      expect(validateEnvironment(valid).TRUST_PROXY).toBe('false');
+      expect(parseTrustProxy('false')).toBe(false);
+    });
+
+    it.each([
+      ['true', true],
+      [' TRUE ', true],
+      ['1', 1],
+      ['10', 10],
+      ['10.0.0.1', ['10.0.0.1']],
+      ['10.0.0.0/8, 172.16.0.0/12', ['10.0.0.0/8', '172.16.0.0/12']],
+      ['::1,fd00::/8', ['::1', 'fd00::/8']],
+      ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
+    ])('reads %j as %j', (raw, expected) => {
+      expect(parseTrustProxy(raw)).toEqual(expected);
+      expect(validateEnvironment({ ...valid, TRUST_PROXY: raw }).TRUST_PROXY).toBe(raw);
+    });
+
+    it.each([
+      ['0', 'a hop count must be 1..10, got 0'],
+      ['11', 'a hop count must be 1..10, got 11'],
+      [
+        'yes',
+        '"yes" is not true, false, a hop count, an IP address, a CIDR or one of loopback, linklocal, uniquelocal',
+      ],
+      ['10.0.0.0/33', '"10.0.0.0/33" is not true, false'],
+      ['10.0.0.1,nginx', '"nginx" is not true, false'],
+      ['300.1.1.1', '"300.1.1.1" is not true, false'],
+      ['10.0.0.0/8/1', '"10.0.0.0/8/1" is not true, false'],
+    ])('refuses %j', (raw, message) => {
+      expect(errorOf({ ...valid, TRUST_PROXY: raw })).toContain(`TRUST_PROXY: ${message}`);
     });
   });
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -141,6 +142,16 @@ export class Environment {
   HTTP_REQUEST_TIMEOUT_MS = 30_000;
 
   /**
+   * Which proxies' X-Forwarded-For to believe for the client address (request.ip, the access
+   * log): `false` (none: the socket's peer is the client), `true` (any: only when nothing but
+   * the proxy can reach the app), a hop count (`1` = the one proxy in front, such as nginx), or
+   * comma-separated addresses / CIDRs / `loopback`, `linklocal`, `uniquelocal`.
+   * See parseTrustProxy.
+   */
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  /**
    * On SIGTERM, how long in-flight requests may take before the process gives up on them, in
    * ms. Must cover a lock wait plus a statement (see the cross-check below).
    */
@@ -165,6 +176,36 @@ export class Environment {
  */
 export const EXAMPLE_API_KEYS: readonly string[] = ['dev-admin-key', 'dev-storefront-key'];
 
+const TRUST_PROXY_PRESETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy` option (which hands it to proxy-addr): a boolean, a
+ * hop count, or a list of trusted addresses. Throws an Error naming the bad part.
+ */
+export function parseTrustProxy(raw: string): boolean | number | string[] {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops < 1 || hops > 10) throw new Error(`a hop count must be 1..10, got ${hops}`);
+    return hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const validBits =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!TRUST_PROXY_PRESETS.includes(entry) && (family === 0 || !validBits || rest.length > 0)) {
+      throw new Error(
+        `"${entry}" is not true, false, a hop count, an IP address, a CIDR or one of ` +
+          TRUST_PROXY_PRESETS.join(', '),
+      );
+    }
+  }
+  return entries;
+}
+
 /** Rules between variables, checked once each of them is valid on its own. */
 function crossCheck(env: Environment): string[] {
   const problems: string[] = [];
@@ -184,6 +225,11 @@ function crossCheck(env: Environment): string[] {
       `SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + DATABASE_STATEMENT_TIMEOUT_MS ` +
         `(${env.LOCK_WAIT_MS} + ${env.DATABASE_STATEMENT_TIMEOUT_MS} = ${needed}), got ${env.SHUTDOWN_GRACE_MS}`,
     );
+  }
+  try {
+    parseTrustProxy(env.TRUST_PROXY);
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${(error as Error).message}`);
   }
   if (env.FAULT_POINTS !== '') {
     if (env.NODE_ENV === 'production') {
