@@ -91,7 +91,7 @@ function loadDotEnv(): void {
   if (process.env.NODE_ENV !== 'test' && existsSync('.env')) process.loadEnvFile('.env');
 }
 
-function setUpApiDocs(app: INestApplication): void {
+function setUpApiDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -107,6 +107,11 @@ function setUpApiDocs(app: INestApplication): void {
   SwaggerModule.setup(API_DOCS_PATH, app, document, {
     jsonDocumentUrl: `${API_DOCS_PATH}/openapi.json`,
   });
+  // Also at Nest's usual place, where generators and linters look for it first.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get(`/${API_DOCS_PATH}-json`, (_request, reply) => reply.send(document));
 }
 
 export function listenPort(app: INestApplication): number {
