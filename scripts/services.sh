@@ -219,6 +219,15 @@ install_packages() {
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
 }
 
+# docker compose, with what docker-compose.yml requires to be set (it has no default secrets):
+# the PostgreSQL password is this script's APP_DB_PASSWORD; the API keys are never read by
+# postgres or redis, the only services started here, so placeholders satisfy compose.
+# Exported, not put on the command line, so --dry-run and progress logs never print them.
+export POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-$APP_DB_PASSWORD}
+export ADMIN_API_KEYS=${ADMIN_API_KEYS:-unused-by-services-sh}
+export STOREFRONT_API_KEYS=${STOREFRONT_API_KEYS:-unused-by-services-sh}
+COMPOSE=(docker compose -f "$COMPOSE_FILE")
+
 docker_usable() {
   have docker && timeout 15 docker info >/dev/null 2>&1 && docker compose version >/dev/null 2>&1
 }
@@ -234,7 +243,7 @@ compose_up() {
   PG_LOG_HINT="docker compose logs postgres"
   REDIS_LOG_HINT="docker compose logs redis"
   local rc=0
-  run docker compose -f "$COMPOSE_FILE" -f "$override" up -d --wait postgres redis || rc=$?
+  run "${COMPOSE[@]}" -f "$override" up -d --wait postgres redis || rc=$?
   rm -f "$override"
   [[ $rc == 0 ]] || die "docker compose up postgres redis failed"
 }
@@ -293,9 +302,9 @@ superuser_psql() {
     fi
   fi
   if [[ $DOCKER_MODE == 1 ]] || { docker_usable &&
-    [[ -n $(docker compose -f "$COMPOSE_FILE" ps -q postgres 2>/dev/null) ]]; }; then
+    [[ -n $("${COMPOSE[@]}" ps -q postgres 2>/dev/null) ]]; }; then
     # The compose image's superuser is couponlock (POSTGRES_USER).
-    printf '%s\0' docker compose -f "$COMPOSE_FILE" exec -T postgres psql "${opts[@]}" -U couponlock
+    printf '%s\0' "${COMPOSE[@]}" exec -T postgres psql "${opts[@]}" -U couponlock
     return 0
   fi
   return 1

@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoInstance } from 'pino';
 import type { Registry } from 'prom-client';
 import { AppModule } from './app.module';
 import { answerClientError, answerFrameworkError } from './common/http/client-errors';
@@ -13,9 +14,11 @@ import { useStrictJsonBodyParser } from './common/http/json-body-parser';
 import { trackRoutes } from './common/http/method-not-allowed';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { AppConfig } from './config/app-config';
-import { validateEnvironment } from './config/environment';
+import { parseTrustProxy, validateEnvironment } from './config/environment';
 import { mountDemoPage } from './demo/demo-page';
+import { registerAccessLog } from './logging/access-log';
 import { requestIdFor } from './logging/request-id';
+import { ROOT_LOGGER } from './logging/root-logger';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { createHttpDurationHistogram, METRICS_REGISTRY } from './metrics/metrics.registry';
 
@@ -31,11 +34,15 @@ export async function createApp(): Promise<NestFastifyApplication> {
   const env = validateEnvironment(process.env);
   const adapter = new FastifyAdapter({
     bodyLimit: env.BODY_LIMIT_BYTES,
-    // Request ids and access logs come from nestjs-pino; Fastify's own logger stays off.
+    // Request-scoped logs come from nestjs-pino, the access log from logging/access-log.ts;
+    // Fastify's own logger stays off.
     logger: false,
     // Draining answers with problem+json itself (common/http/draining.ts).
     return503OnClosing: false,
     genReqId: requestIdFor,
+    // Behind nginx the socket's peer is nginx; TRUST_PROXY says whose X-Forwarded-For to
+    // believe, so request.ip (and the access log) show the real client.
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     // A client that takes longer than this to send its request gets 408 problem+json.
     requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
     http: {
@@ -74,6 +81,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
     done();
   });
   registerHttpMetrics(fastify, createHttpDurationHistogram(app.get<Registry>(METRICS_REGISTRY)));
+  registerAccessLog(fastify, app.get<PinoInstance>(ROOT_LOGGER));
 
   if (naiveRoutes) mountDemoPage(app);
   setUpApiDocs(app);
@@ -85,7 +93,7 @@ function loadDotEnv(): void {
   if (process.env.NODE_ENV !== 'test' && existsSync('.env')) process.loadEnvFile('.env');
 }
 
-function setUpApiDocs(app: INestApplication): void {
+function setUpApiDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -95,12 +103,35 @@ function setUpApiDocs(app: INestApplication): void {
           'Errors are RFC 9457 application/problem+json with a stable `code`.',
       )
       .setVersion('1')
+      .setLicense('MIT', 'https://opensource.org/license/mit')
+      // Relative: the document describes whichever instance or balancer serves it.
+      .addServer('/', 'The server this document was fetched from')
       .addApiKey({ type: 'apiKey', name: 'x-api-key', in: 'header' }, 'api-key')
       .build(),
   );
+  markPublicOperations(document);
   SwaggerModule.setup(API_DOCS_PATH, app, document, {
     jsonDocumentUrl: `${API_DOCS_PATH}/openapi.json`,
   });
+  // Also at Nest's usual place, where generators and linters look for it first.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get(`/${API_DOCS_PATH}-json`, (_request, reply) => reply.send(document));
+}
+
+/**
+ * Operations without a security requirement are the @Public() ones (probes, metrics): say so
+ * with an explicit empty requirement, as OpenAPI linters ask. The e2e test of the document
+ * checks that exactly those operations answer without a key.
+ */
+function markPublicOperations(document: OpenAPIObject): void {
+  for (const pathItem of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const) {
+      const operation = pathItem[method];
+      if (operation && operation.security === undefined) operation.security = [];
+    }
+  }
 }
 
 export function listenPort(app: INestApplication): number {

@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidEnvironmentError, validateEnvironment } from './environment';
+import {
+  EXAMPLE_API_KEYS,
+  InvalidEnvironmentError,
+  parseTrustProxy,
+  validateEnvironment,
+} from './environment';
 
 const valid = {
   DATABASE_URL: 'postgres://couponlock:couponlock@127.0.0.1:5432/couponlock',
@@ -125,6 +131,81 @@ describe('validateEnvironment', () => {
     expect(errorOf({ ...valid, NODE_ENV: 'production', FAULT_POINTS: spec })).toContain(
       'FAULT_POINTS: fault injection is refused when NODE_ENV=production',
     );
+  });
+
+  describe('API keys from .env.example', () => {
+    const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const listed = (name: string): string[] =>
+      (new RegExp(`^${name}=(.*)$`, 'm').exec(example)?.[1] ?? '').split(',').filter(Boolean);
+
+    it('are exactly the keys the check knows', () => {
+      const keys = [...listed('ADMIN_API_KEYS'), ...listed('STOREFRONT_API_KEYS')];
+      expect(keys.length).toBeGreaterThan(0);
+      expect([...keys].sort()).toEqual([...EXAMPLE_API_KEYS].sort());
+    });
+
+    it('are refused in production, in either list, without echoing the key', () => {
+      const message = errorOf({
+        ...valid,
+        NODE_ENV: 'production',
+        ADMIN_API_KEYS: 'a-real-admin-key-9f2c,dev-admin-key',
+        STOREFRONT_API_KEYS: 'dev-storefront-key',
+      });
+      expect(message).toBe(
+        'Invalid environment: ' +
+          'ADMIN_API_KEYS: holds a key from .env.example, refused when NODE_ENV=production; ' +
+          'STOREFRONT_API_KEYS: holds a key from .env.example, refused when NODE_ENV=production',
+      );
+    });
+
+    it('are accepted outside production, and other keys in production', () => {
+      const dev = {
+        ...valid,
+        ADMIN_API_KEYS: 'dev-admin-key',
+        STOREFRONT_API_KEYS: 'dev-storefront-key',
+      };
+      expect(validateEnvironment({ ...dev, NODE_ENV: 'development' }).ADMIN_API_KEYS).toEqual([
+        'dev-admin-key',
+      ]);
+      expect(validateEnvironment({ ...dev, NODE_ENV: 'test' }).NODE_ENV).toBe('test');
+      expect(validateEnvironment({ ...valid, NODE_ENV: 'production' }).NODE_ENV).toBe('production');
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('is off by default', () => {
+      expect(validateEnvironment(valid).TRUST_PROXY).toBe('false');
+      expect(parseTrustProxy('false')).toBe(false);
+    });
+
+    it.each([
+      ['true', true],
+      [' TRUE ', true],
+      ['1', 1],
+      ['10', 10],
+      ['10.0.0.1', ['10.0.0.1']],
+      ['10.0.0.0/8, 172.16.0.0/12', ['10.0.0.0/8', '172.16.0.0/12']],
+      ['::1,fd00::/8', ['::1', 'fd00::/8']],
+      ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
+    ])('reads %j as %j', (raw, expected) => {
+      expect(parseTrustProxy(raw)).toEqual(expected);
+      expect(validateEnvironment({ ...valid, TRUST_PROXY: raw }).TRUST_PROXY).toBe(raw);
+    });
+
+    it.each([
+      ['0', 'a hop count must be 1..10, got 0'],
+      ['11', 'a hop count must be 1..10, got 11'],
+      [
+        'yes',
+        '"yes" is not true, false, a hop count, an IP address, a CIDR or one of loopback, linklocal, uniquelocal',
+      ],
+      ['10.0.0.0/33', '"10.0.0.0/33" is not true, false'],
+      ['10.0.0.1,nginx', '"nginx" is not true, false'],
+      ['300.1.1.1', '"300.1.1.1" is not true, false'],
+      ['10.0.0.0/8/1', '"10.0.0.0/8/1" is not true, false'],
+    ])('refuses %j', (raw, message) => {
+      expect(errorOf({ ...valid, TRUST_PROXY: raw })).toContain(`TRUST_PROXY: ${message}`);
+    });
   });
 
   it('names a missing required variable', () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -159,6 +160,16 @@ export class Environment {
   HTTP_REQUEST_TIMEOUT_MS = 30_000;
 
   /**
+   * Which proxies' X-Forwarded-For to believe for the client address (request.ip, the access
+   * log): `false` (none: the socket's peer is the client), `true` (any: only when nothing but
+   * the proxy can reach the app), a hop count (`1` = the one proxy in front, such as nginx), or
+   * comma-separated addresses / CIDRs / `loopback`, `linklocal`, `uniquelocal`.
+   * See parseTrustProxy.
+   */
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  /**
    * On SIGTERM, how long in-flight requests may take before the process gives up on them, in
    * ms. Must cover a lock wait plus a statement (see the cross-check below).
    */
@@ -213,9 +224,53 @@ export class Environment {
   FAULT_POINTS = '';
 }
 
+/**
+ * The API keys `.env.example` ships with (environment.spec.ts keeps this list equal to it).
+ * Anyone can read them, so production refuses to start with one.
+ */
+export const EXAMPLE_API_KEYS: readonly string[] = ['dev-admin-key', 'dev-storefront-key'];
+
+const TRUST_PROXY_PRESETS = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy` option (which hands it to proxy-addr): a boolean, a
+ * hop count, or a list of trusted addresses. Throws an Error naming the bad part.
+ */
+export function parseTrustProxy(raw: string): boolean | number | string[] {
+  const value = raw.trim().toLowerCase();
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops < 1 || hops > 10) throw new Error(`a hop count must be 1..10, got ${hops}`);
+    return hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const validBits =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!TRUST_PROXY_PRESETS.includes(entry) && (family === 0 || !validBits || rest.length > 0)) {
+      throw new Error(
+        `"${entry}" is not true, false, a hop count, an IP address, a CIDR or one of ` +
+          TRUST_PROXY_PRESETS.join(', '),
+      );
+    }
+  }
+  return entries;
+}
+
 /** Rules between variables, checked once each of them is valid on its own. */
 function crossCheck(env: Environment): string[] {
   const problems: string[] = [];
+  if (env.NODE_ENV === 'production') {
+    for (const name of ['ADMIN_API_KEYS', 'STOREFRONT_API_KEYS'] as const) {
+      // The key itself is never echoed: the message names the variable only.
+      if (env[name].some((key) => EXAMPLE_API_KEYS.includes(key))) {
+        problems.push(`${name}: holds a key from .env.example, refused when NODE_ENV=production`);
+      }
+    }
+  }
   // A request that got its lock just before SIGTERM may still wait up to LOCK_WAIT_MS and then
   // run a statement; the grace period must let it finish rather than cut it off.
   const needed = env.LOCK_WAIT_MS + env.DATABASE_STATEMENT_TIMEOUT_MS;
@@ -224,6 +279,11 @@ function crossCheck(env: Environment): string[] {
       `SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + DATABASE_STATEMENT_TIMEOUT_MS ` +
         `(${env.LOCK_WAIT_MS} + ${env.DATABASE_STATEMENT_TIMEOUT_MS} = ${needed}), got ${env.SHUTDOWN_GRACE_MS}`,
     );
+  }
+  try {
+    parseTrustProxy(env.TRUST_PROXY);
+  } catch (error) {
+    problems.push(`TRUST_PROXY: ${(error as Error).message}`);
   }
   if (env.FAULT_POINTS !== '') {
     if (env.NODE_ENV === 'production') {

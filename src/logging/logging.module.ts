@@ -1,33 +1,26 @@
 import { Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { AppConfig } from '../config/app-config';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER, RootLoggerModule } from './root-logger';
 
 @Module({
   imports: [
+    RootLoggerModule,
     LoggerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      imports: [RootLoggerModule],
+      inject: [ROOT_LOGGER],
+      useFactory: (logger: Logger) => ({
         pinoHttp: {
-          level: config.get('LOG_LEVEL'),
+          logger,
           // Fastify assigns request.id (see request-id.ts); pino-http logs that same id.
           genReqId: (request) => request.id,
-          redact: {
-            paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'],
-            censor: '[redacted]',
-          },
-          // Health probes and scrapes would drown the log at info level.
-          autoLogging: {
-            ignore: (request) => request.url === '/health' || request.url === '/metrics',
-          },
-          customLogLevel: (_request, response, error) =>
-            error || response.statusCode >= 500
-              ? 'error'
-              : response.statusCode >= 400
-                ? 'info'
-                : 'debug',
+          // The access log is one line per request written by access-log.ts, which knows the
+          // route template and the caller; pino-http only scopes the other lines to a request.
+          autoLogging: false,
         },
       }),
     }),
   ],
+  exports: [RootLoggerModule],
 })
 export class LoggingModule {}

@@ -245,12 +245,17 @@ describe('PostgreSQL outage (private cluster, two app instances)', () => {
       }
     });
 
-    it('keeps /health as it is: 503 naming postgres down and redis up', async () => {
-      const health = await a.api.get('/health');
-      expect(health.status).toBe(503);
-      expect(health.body.status).toBe('error');
-      expect(health.body.error.postgres.status).toBe('down');
-      expect(health.body.info.redis.status).toBe('up');
+    it('answers ready (and its alias /health) 503 NOT_READY naming postgres, live stays 200', async () => {
+      for (const path of ['/health/ready', '/health']) {
+        const health = await a.api.get(path);
+        expectRetryable503(health, ['NOT_READY'], path);
+        expect(health.body.error.postgres.status).toBe('down');
+        expect(health.body.info.redis.status).toBe('up');
+      }
+      // Liveness never asks PostgreSQL: an outage must not get the replicas restarted.
+      const live = await a.api.get('/health/live');
+      expect(live.status).toBe(200);
+      expect(live.body.status).toBe('ok');
     });
   });
 

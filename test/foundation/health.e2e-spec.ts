@@ -2,7 +2,9 @@ import { startApp, type RunningApp } from '../support/app';
 import { freePorts, RedisServerProcess } from '../support/redis-server';
 import { waitFor } from '../support/ports';
 
-describe('GET /health', () => {
+const PROBLEM_JSON = /^application\/problem\+json/;
+
+describe('health probes: /health/live, /health/ready and /health (alias of ready)', () => {
   let redis: RedisServerProcess;
   let running: RunningApp;
 
@@ -19,35 +21,55 @@ describe('GET /health', () => {
     await redis?.destroy();
   });
 
-  it('is 200 with both dependencies up', async () => {
-    const response = await running.anonymous.get('/health');
-    expect(response.status).toBe(200);
-    expect(response.body.status).toBe('ok');
-    expect(response.body.info).toEqual({ postgres: { status: 'up' }, redis: { status: 'up' } });
+  it('answers all three 200 with both dependencies up, without an API key', async () => {
+    const live = await running.anonymous.get('/health/live');
+    expect(live.status).toBe(200);
+    expect(live.body).toEqual({ status: 'ok', uptimeS: expect.any(Number) });
+
+    for (const path of ['/health/ready', '/health']) {
+      const ready = await running.anonymous.get(path);
+      expect({ path, status: ready.status }).toEqual({ path, status: 200 });
+      expect(ready.body.status).toBe('ok');
+      expect(ready.body.info).toEqual({ postgres: { status: 'up' }, redis: { status: 'up' } });
+    }
   });
 
-  it('turns 503 within 5 s of Redis stopping, and 200 again once it is back', async () => {
+  it('ready turns 503 NOT_READY within 5 s of Redis stopping while live stays 200; both recover', async () => {
     await redis.stop();
     const stoppedAt = Date.now();
     await waitFor(
-      'health to report 503',
-      async () => (await running.anonymous.get('/health')).status === 503,
+      'ready to report 503',
+      async () => (await running.anonymous.get('/health/ready')).status === 503,
       5000,
     );
     expect(Date.now() - stoppedAt).toBeLessThan(5000);
 
-    const down = await running.anonymous.get('/health');
-    expect(down.status).toBe(503);
-    expect(down.body.error.redis.status).toBe('down');
-    expect(down.body.info.postgres.status).toBe('up');
+    for (const path of ['/health/ready', '/health']) {
+      const down = await running.anonymous.get(path);
+      expect({ path, status: down.status }).toEqual({ path, status: 503 });
+      expect(down.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(down.headers['retry-after']).toBe('1');
+      expect(down.body).toMatchObject({
+        status: 503,
+        code: 'NOT_READY',
+        detail: 'Not ready: redis does not answer.',
+        info: { postgres: { status: 'up' } },
+        error: { redis: { status: 'down' } },
+      });
+    }
+    // Liveness does not depend on Redis: a Redis outage must not get every replica restarted.
+    const live = await running.anonymous.get('/health/live');
+    expect(live.status).toBe(200);
+    expect(live.body.status).toBe('ok');
 
     await redis.start();
     await waitFor(
-      'health to recover',
-      async () => (await running.anonymous.get('/health')).status === 200,
+      'ready to recover',
+      async () => (await running.anonymous.get('/health/ready')).status === 200,
       10_000,
     );
     const up = await running.anonymous.get('/health');
+    expect(up.status).toBe(200);
     expect(up.body.info.redis.status).toBe('up');
   });
 });

@@ -151,6 +151,17 @@ describe('HTTP basics', () => {
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("serves the same OpenAPI document at Nest's usual /docs-json", async () => {
+    const [json, classic] = await Promise.all([
+      running.anonymous.get('/docs-json'),
+      running.anonymous.get('/docs/openapi.json'),
+    ]);
+    expect(json.status).toBe(200);
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+    expect(json.body).toEqual(classic.body);
+    expect(json.body.paths).toHaveProperty(['/health/live']);
+  });
+
   it('publishes the OpenAPI document', async () => {
     const response = await running.anonymous.get('/docs/openapi.json');
     expect(response.status).toBe(200);
