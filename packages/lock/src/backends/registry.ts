@@ -5,6 +5,7 @@
  */
 import type { LockBackendFactory } from '../core/backend';
 import type { MemoryBackendOptions } from './memory/memory.backend';
+import type { PostgresBackendOptions } from './postgres/postgres.backend';
 import type { RedisBackendOptions } from './redis/redis.backend';
 
 /**
@@ -18,6 +19,7 @@ import type { RedisBackendOptions } from './redis/redis.backend';
 export interface BuiltInBackendOptions {
   redis: RedisBackendOptions;
   memory: MemoryBackendOptions;
+  postgres: PostgresBackendOptions;
 }
 
 export type LockBackendName = keyof BuiltInBackendOptions;
@@ -29,6 +31,7 @@ interface BackendModule<N extends LockBackendName> {
 const LOADERS: { readonly [N in LockBackendName]: () => BackendModule<N> } = {
   redis: () => require('./redis/redis.backend') as BackendModule<'redis'>,
   memory: () => require('./memory/memory.backend') as BackendModule<'memory'>,
+  postgres: () => require('./postgres/postgres.backend') as BackendModule<'postgres'>,
 };
 
 export const BACKEND_NAMES = Object.keys(LOADERS) as readonly LockBackendName[];
