@@ -72,6 +72,8 @@ describe('validateEnvironment', () => {
     ['FAULT_POINTS', { FAULT_POINTS: 'transaction.committed=explode' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'nowhere=kill' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'a b' }],
+    ['LOCK_DATABASE_URL', { LOCK_BACKEND: 'postgres', LOCK_DATABASE_URL: 'redis://x:1/db' }],
+    ['LOCK_DATABASE_POOL_SIZE', { LOCK_DATABASE_POOL_SIZE: '0' }],
   ])('rejects a bad %s and names it', (name, override) => {
     const message = errorOf({ ...valid, ...override });
     expect(message).toContain(name);
@@ -110,6 +112,26 @@ describe('validateEnvironment', () => {
     expect(errorOf({ ...valid, NODE_ENV: 'production', FAULT_POINTS: spec })).toContain(
       'FAULT_POINTS: fault injection is refused when NODE_ENV=production',
     );
+  });
+
+  it('LOCK_BACKEND=postgres needs no Redis; its database defaults to DATABASE_URL', () => {
+    const { REDIS_URL: _redis, ...withoutRedis } = valid;
+    const env = validateEnvironment({ ...withoutRedis, LOCK_BACKEND: 'postgres' });
+    expect(env.LOCK_BACKEND).toBe('postgres');
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.LOCK_DATABASE_URL).toBeUndefined();
+    expect(env.LOCK_DATABASE_POOL_SIZE).toBe(4);
+    const explicit = validateEnvironment({
+      ...withoutRedis,
+      REDIS_URL: '',
+      LOCK_BACKEND: 'postgres',
+      LOCK_DATABASE_URL: 'postgres://locker:pw@10.0.0.5:5432/locks',
+      LOCK_DATABASE_POOL_SIZE: '2',
+    });
+    expect(explicit.LOCK_DATABASE_URL).toBe('postgres://locker:pw@10.0.0.5:5432/locks');
+    expect(explicit.LOCK_DATABASE_POOL_SIZE).toBe(2);
+    // The redis backend still needs its server.
+    expect(errorOf({ ...withoutRedis, LOCK_BACKEND: 'redis' })).toContain('REDIS_URL');
   });
 
   it('names a missing required variable', () => {

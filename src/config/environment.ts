@@ -6,6 +6,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  ValidateIf,
   Max,
   Min,
   MinLength,
@@ -15,12 +16,16 @@ import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOCK_BACKENDS = ['redis', 'memory'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory', 'postgres'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
 const toBoolean = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? { true: true, false: false }[value.trim().toLowerCase()] : value;
+
+/** `NAME=` (as in .env.example) means unset. */
+const emptyAsUnset = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -75,8 +80,11 @@ export class Environment {
   @IsBoolean({ message: 'DATABASE_MIGRATIONS_RUN must be true or false' })
   DATABASE_MIGRATIONS_RUN?: boolean;
 
+  /** Needed only by the redis lock backend: nothing else in the app talks to Redis. */
+  @Transform(emptyAsUnset)
+  @ValidateIf((env: Environment) => env.LOCK_BACKEND === 'redis' || env.REDIS_URL !== undefined)
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must look like redis://host:6379' })
-  REDIS_URL!: string;
+  REDIS_URL?: string;
 
   @IsString()
   @Matches(/^[\w:.-]*$/, { message: 'REDIS_KEY_PREFIX may hold letters, digits, _ : . - only' })
@@ -94,6 +102,21 @@ export class Environment {
     message: 'LOCK_REDIS_URLS must be comma-separated redis:// URLs',
   })
   LOCK_REDIS_URLS: string[] = [];
+
+  /** LOCK_BACKEND=postgres: the lease table's database. Unset means DATABASE_URL. */
+  @Transform(emptyAsUnset)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/[^\s/]+\/[^\s/?]+(\?\S*)?$/, {
+    message: 'LOCK_DATABASE_URL must look like postgres://user:password@host:5432/database',
+  })
+  LOCK_DATABASE_URL?: string;
+
+  /** LOCK_BACKEND=postgres: connections of the lock's own pool (plus one LISTEN connection). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  LOCK_DATABASE_POOL_SIZE = 4;
 
   @Transform(({ value }) => Number(value))
   @IsInt()

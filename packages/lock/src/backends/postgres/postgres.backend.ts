@@ -351,7 +351,8 @@ class PostgresBackend implements LockBackend {
     if (this.closed) {
       return Promise.reject(new LockBackendUnavailableError('postgres lock backend is closed'));
     }
-    if (!this.schemaReady) return this.ensureSchema().then(() => this.call(what, sql, params, parse));
+    if (!this.schemaReady)
+      return this.ensureSchema().then(() => this.call(what, sql, params, parse));
     return this.pool.query<{ r: unknown }>(sql, params).then(
       (result) => parse(result.rows[0]?.r),
       (err: unknown) => {
@@ -376,7 +377,7 @@ class PostgresBackend implements LockBackend {
 
   private async createSchema(): Promise<void> {
     const present = await this.pool.query<{ present: boolean }>(
-      schemaPresentQuery(this.names),
+      schemaPresentQuery(),
       schemaPresentParams(this.names),
     );
     if (present.rows[0]?.present) return;
@@ -390,7 +391,9 @@ class PostgresBackend implements LockBackend {
     try {
       // DDL may wait on a concurrent start's locks longer than one lock command may take.
       await client.query('BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(10_000, this.context.commandTimeoutMs)}`);
+      await client.query(
+        `SET LOCAL statement_timeout = ${Math.max(10_000, this.context.commandTimeoutMs)}`,
+      );
       await client.query('SELECT pg_advisory_xact_lock($1)', [SETUP_LOCK_KEY]);
       for (const statement of schemaStatements(this.names)) await client.query(statement);
       await client.query('COMMIT');
@@ -420,7 +423,7 @@ function parseAcquire(reply: unknown, keyCount: number): AcquireOutcome {
       const pttlMs = Number(reply[1]);
       if (Number.isSafeInteger(pttlMs) && pttlMs >= 0) return { ok: false, pttlMs };
     } else if (reply.length === keyCount && reply.every(isFence)) {
-      return { ok: true, fences: reply as string[] };
+      return { ok: true, fences: reply };
     }
   }
   throw new LockBackendUnavailableError('unexpected reply from the postgres lock acquire function');

@@ -178,7 +178,7 @@ export function schemaStatements(n: LockTableNames): string[] {
 }
 
 /** True when this version's functions exist (then no DDL runs at start-up). */
-export function schemaPresentQuery(n: LockTableNames): string {
+export function schemaPresentQuery(): string {
   return (
     `SELECT to_regprocedure($1) IS NOT NULL AND to_regprocedure($2) IS NOT NULL ` +
     `AND to_regprocedure($3) IS NOT NULL AND to_regclass($4) IS NOT NULL AS present`
