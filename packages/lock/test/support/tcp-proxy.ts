@@ -3,11 +3,14 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A TCP relay on a local port in front of a real server (PostgreSQL), so a test can cut the
  * lock's connections and refuse new ones without touching the shared server: `stop()` closes
- * the port and resets every relayed connection, `start()` opens the same port again.
+ * the port and resets every relayed connection, `start()` opens the same port again, and
+ * `blackHole` keeps every connection open while dropping all traffic (a hung server).
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** While true, connections stay open but nothing gets through in either direction. */
+  blackHole = false;
 
   constructor(
     readonly port: number,
@@ -33,7 +36,10 @@ export class TcpProxy {
           this.sockets.delete(a);
           b.destroy();
         });
-        a.pipe(b);
+        // A black hole swallows what is sent, as a hung server or a dropped route does.
+        a.on('data', (chunk: Buffer) => {
+          if (!this.blackHole) b.write(chunk);
+        });
       }
     });
     await new Promise<void>((resolve, reject) => {
