@@ -118,6 +118,9 @@ export function schemaStatements(n: LockTableNames): string[] {
             AND l.waiter IS DISTINCT FROM p_client;
         RETURN ARRAY['-', greatest(v_blocked_ms, 1)::text];
       END IF;
+      -- The holder acts on this fence once we answer: it must survive a crash (and a failover
+      -- to a synchronous standby) first, whatever the server's default.
+      PERFORM set_config('synchronous_commit', 'on', true);
       WITH taken AS (
         UPDATE ${t} AS l
           SET token = p_token, expires_at = v_now + p_ttl_ms * interval '1 millisecond',
