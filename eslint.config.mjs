@@ -54,4 +54,26 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  {
+    // The /demo page: plain browser JavaScript, served as is (no build step, no type info).
+    files: ['src/demo/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'fetch',
+          'sessionStorage',
+          'requestAnimationFrame',
+          'TextDecoderStream',
+          'Option',
+          'URL',
+          'console',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

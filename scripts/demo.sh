@@ -8,7 +8,8 @@
 #   4. starts two app instances (ports 3000 and 3001), logs and pids in .demo/;
 #   5. runs the hot-coupon proof (limit 50, 1000 concurrent redeems) and the stock proof across
 #      both instances, with k6 when it is on the PATH, else with the Node harness (load/);
-#   6. prints the verdict table and leaves the API running (stop: npm run demo:stop).
+#   6. prints the verdict table and leaves the API running (stop: npm run demo:stop), with the
+#      live storm page at /demo (the instances run with the teaching-aid naive routes on).
 #
 # Environment: DEMO_PORTS (default 3000,3001), DEMO_CONCURRENCY (Node harness, default 64).
 # Exit code: 0 when every proof holds; 1 when one fails or a step cannot be completed.
@@ -115,15 +116,18 @@ for port in "${PORTS[@]}"; do
     die "port $port is used by another program; free it or choose other ports, e.g. DEMO_PORTS=$((PORTS[0] + 100)),$((PORTS[0] + 101)) npm run demo"
   fi
 done
-BASE_URLS=''
+BASE_URLS=$(printf 'http://localhost:%s,' "${PORTS[@]}")
+BASE_URLS=${BASE_URLS%,}
 DETACH=()
 command -v setsid >/dev/null 2>&1 && DETACH=(setsid)
 for port in "${PORTS[@]}"; do
   # setsid: the instances outlive this script and a Ctrl-C in this terminal.
-  PORT=$port NAIVE_ROUTES_ENABLED=false DATABASE_MIGRATIONS_RUN=false \
+  # No rate limits: the demo's load proofs flood one API key on purpose. The naive routes (a
+  # teaching aid, never mounted in production) carry the live storm page, which storms both.
+  PORT=$port NAIVE_ROUTES_ENABLED=true DEMO_BASE_URLS=$BASE_URLS DATABASE_MIGRATIONS_RUN=false \
+    RATE_LIMITS_ENABLED=false \
     "${DETACH[@]}" nohup node dist/main.js >"$DEMO_DIR/app-$port.log" 2>&1 </dev/null &
   echo $! >"$DEMO_DIR/app-$port.pid"
-  BASE_URLS+="${BASE_URLS:+,}http://localhost:$port"
 done
 for port in "${PORTS[@]}"; do
   printf '    waiting for http://localhost:%s/health ' "$port"
@@ -185,4 +189,9 @@ first=${PORTS[0]}
 urls=$(printf 'http://localhost:%s and ' "${PORTS[@]}")
 printf 'API running: %s — docs: http://localhost:%s/docs — stop with: npm run demo:stop\n' \
   "${urls% and }" "$first"
+if http_ok "http://localhost:$first/demo/"; then
+  printf 'Live storm page: http://localhost:%s/demo (asks for an admin key: ADMIN_API_KEYS in .env)\n' "$first"
+else
+  printf 'Live storm page: not mounted (it needs NAIVE_ROUTES_ENABLED=true and NODE_ENV other than production)\n'
+fi
 exit "$proof_rc"

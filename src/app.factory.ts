@@ -14,6 +14,7 @@ import { trackRoutes } from './common/http/method-not-allowed';
 import { createValidationPipe } from './common/http/validation.pipe';
 import { AppConfig } from './config/app-config';
 import { validateEnvironment } from './config/environment';
+import { mountDemoPage } from './demo/demo-page';
 import { requestIdFor } from './logging/request-id';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { createHttpDurationHistogram, METRICS_REGISTRY } from './metrics/metrics.registry';
@@ -74,6 +75,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
   });
   registerHttpMetrics(fastify, createHttpDurationHistogram(app.get<Registry>(METRICS_REGISTRY)));
 
+  if (naiveRoutes) mountDemoPage(app);
   setUpApiDocs(app);
   return app;
 }

@@ -17,12 +17,16 @@ import { LoggingModule } from './logging/logging.module';
 import { METRICS_REGISTRY } from './metrics/metrics.registry';
 import { MetricsModule } from './metrics/metrics.module';
 import { NaiveModule } from './naive/naive.module';
+import { DemoModule } from './demo/demo.module';
 import { OrdersModule } from './orders/orders.module';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import type { Registry } from 'prom-client';
 
 export interface AppModuleOptions {
   /**
-   * Mount the deliberately unsafe /v1/naive routes (a teaching aid, see src/naive). createApp()
+   * Mount the deliberately unsafe /v1/naive routes (a teaching aid, see src/naive) and the live
+   * storm page that races them against the safe routes (src/demo). createApp()
    * sets it from NAIVE_ROUTES_ENABLED, and never in production.
    */
   naiveRoutes?: boolean;
@@ -40,6 +44,7 @@ export class AppModule {
         DatabaseModule,
         HealthModule,
         AuthModule,
+        RateLimitModule,
         IdempotencyModule,
         LockModule.forRootAsync({
           inject: [AppConfig, METRICS_REGISTRY],
@@ -67,11 +72,13 @@ export class AppModule {
         CouponsModule,
         InventoryModule,
         OrdersModule,
-        ...(options.naiveRoutes ? [NaiveModule] : []),
+        ...(options.naiveRoutes ? [NaiveModule, DemoModule] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        // In this order: the rate limits count per API key, which ApiKeyGuard establishes.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };

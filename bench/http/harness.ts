@@ -241,6 +241,8 @@ export function appEnvironment(
     STOREFRONT_API_KEYS: STOREFRONT_KEY,
     COUPON_REDEEM_STRATEGY: strategy,
     NAIVE_ROUTES_ENABLED: 'false',
+    // A benchmark is one key flooding the API on purpose.
+    RATE_LIMITS_ENABLED: 'false',
     BODY_LIMIT_BYTES: '65536',
     SHUTDOWN_GRACE_MS: '20000',
   };

@@ -80,9 +80,17 @@ export class Environment {
   @IsBoolean({ message: 'DATABASE_MIGRATIONS_RUN must be true or false' })
   DATABASE_MIGRATIONS_RUN?: boolean;
 
-  /** Needed only by the redis lock backend: nothing else in the app talks to Redis. */
+  /**
+   * Needed by the redis lock backend and by rate limits without RATE_LIMIT_REDIS_URL; with
+   * LOCK_BACKEND=postgres and no rate limits in Redis it may stay unset.
+   */
   @Transform(emptyAsUnset)
-  @ValidateIf((env: Environment) => env.LOCK_BACKEND === 'redis' || env.REDIS_URL !== undefined)
+  @ValidateIf(
+    (env: Environment) =>
+      env.LOCK_BACKEND === 'redis' ||
+      (env.RATE_LIMITS_ENABLED && env.RATE_LIMIT_REDIS_URL === undefined) ||
+      env.REDIS_URL !== undefined,
+  )
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must look like redis://host:6379' })
   REDIS_URL?: string;
 
@@ -150,6 +158,14 @@ export class Environment {
   @IsBoolean({ message: 'NAIVE_ROUTES_ENABLED must be true or false' })
   NAIVE_ROUTES_ENABLED = false;
 
+  /** Instances the /demo page storms (mounted with the naive routes); empty: this instance. */
+  @Transform(toList)
+  @Matches(/^https?:\/\/\S+$/, {
+    each: true,
+    message: 'DEMO_BASE_URLS must be comma-separated http:// URLs',
+  })
+  DEMO_BASE_URLS: string[] = [];
+
   @Transform(({ value }) => Number(value))
   @IsInt()
   @Min(1024)
@@ -172,6 +188,42 @@ export class Environment {
   @Min(0)
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 20_000;
+
+  /**
+   * Rate limits (429 RATE_LIMITED, counted in Redis so they hold across instances). Turn them
+   * off for load proofs and benchmarks, which are floods from one key by design.
+   */
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'RATE_LIMITS_ENABLED must be true or false' })
+  RATE_LIMITS_ENABLED = true;
+
+  /** Length of one rate-limit window, in ms. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
+  /** Requests per window for one API key, over all its routes. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  RATE_LIMIT_PER_API_KEY = 60_000;
+
+  /** Requests per window for one customerId on validate, redeem and checkouts together. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_CUSTOMER = 60;
+
+  /** Redis for the rate-limit counters; unset means REDIS_URL. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, {
+    message: 'RATE_LIMIT_REDIS_URL must look like redis://host:6379',
+  })
+  RATE_LIMIT_REDIS_URL?: string;
 
   /**
    * Test-only fault injection (src/fault-injection): `point=action,...`. Empty in normal use;

@@ -1,3 +1,4 @@
+import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
@@ -74,6 +75,7 @@ export class CouponsController {
   }
 
   @Post(':code/validate')
+  @CustomerRateLimited()
   @HttpCode(200)
   @ApiOperation({ summary: 'Preview a redemption without making it' })
   @ApiOkResponse({ type: CouponValidationView })
@@ -86,6 +88,7 @@ export class CouponsController {
   }
 
   @Post(':code/redeem')
+  @CustomerRateLimited()
   @Idempotent(RedemptionView.fromRecord)
   @ApiOperation({
     summary: 'Redeem a coupon for an order',

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
+import { REDEEM_STRATEGIES } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
@@ -48,6 +49,8 @@ export type UpdateCouponInput = Omit<
   'code' | 'discountType' | 'discountValue'
 >;
 
+export type RedeemStrategy = (typeof REDEEM_STRATEGIES)[number];
+
 export interface RedeemInput {
   code: string;
   customerId: string;
@@ -66,7 +69,7 @@ export interface RedemptionListing {
 
 @Injectable()
 export class CouponsService {
-  private readonly strategy: 'locked' | 'atomic';
+  private readonly strategy: RedeemStrategy;
 
   constructor(
     private readonly coupons: CouponsRepository,
@@ -164,10 +167,14 @@ export class CouponsService {
   /**
    * Redeems under the coupon's lock (default), or with the lock-free conditional statement
    * alone when COUPON_REDEEM_STRATEGY=atomic. Inside an order the coupon key is already
-   * held, so the lock is reentrant and the order's fence is used.
+   * held, so the lock is reentrant and the order's fence is used. `strategy` overrides the
+   * configured one (the /demo page compares them side by side).
    */
-  async redeem(input: RedeemInput): Promise<RedemptionRecord> {
-    if (this.strategy === 'atomic' && !currentLock()) return this.redeemWithFence(input, null);
+  async redeem(
+    input: RedeemInput,
+    strategy: RedeemStrategy = this.strategy,
+  ): Promise<RedemptionRecord> {
+    if (strategy === 'atomic' && !currentLock()) return this.redeemWithFence(input, null);
     return await this.redeemLocked(input);
   }
 

@@ -38,7 +38,10 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
 
   beforeAll(async () => {
     lab = await FaultLab.start();
-    [a, b] = await Promise.all([lab.app(), lab.app()]);
+    // A long lock wait: on a loaded machine 40 redeems of one coupon at its start instant may
+    // queue for more than the default 10 s, and a LOCK_TIMEOUT says nothing about the wording.
+    const longWait = { LOCK_WAIT_MS: '60000', SHUTDOWN_GRACE_MS: '70000' };
+    [a, b] = await Promise.all([lab.app(longWait), lab.app(longWait)]);
   });
 
   afterAll(async () => {

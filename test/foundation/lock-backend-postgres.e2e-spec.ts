@@ -9,7 +9,7 @@ describe('LOCK_BACKEND=postgres (no Redis)', () => {
   const prefix = `test:pg:${process.pid}:`;
 
   beforeAll(async () => {
-    // No REDIS_URL: nothing may need one.
+    // No REDIS_URL (the test environment turns rate limits off): the lock must not need one.
     running = await startApp({
       LOCK_BACKEND: 'postgres',
       REDIS_URL: '',

@@ -32,7 +32,8 @@ export class AppProcess {
   }
 
   static async start(overrides: Record<string, string> = {}): Promise<AppProcess> {
-    const port = await freePort();
+    // A caller that must know the port before the start (to list it in another setting) picks it.
+    const port = overrides.PORT !== undefined ? Number(overrides.PORT) : await freePort();
     const child = spawn(process.execPath, [MAIN], {
       env: { ...process.env, ...testEnvironment({ PORT: String(port), ...overrides }) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,8 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
     DATABASE_MIGRATIONS_RUN: 'false',
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: `test:${process.pid}:`,
+    // The suites flood one key on purpose; test/rate-limit turns the limits on.
+    RATE_LIMITS_ENABLED: 'false',
     ADMIN_API_KEYS: ADMIN_KEY,
     STOREFRONT_API_KEYS: STOREFRONT_KEY,
     ...overrides,

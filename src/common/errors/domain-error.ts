@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'conflict'
   | 'gone'
   | 'unprocessable'
+  | 'rate_limited'
   | 'unavailable';
 
 /**

@@ -30,11 +30,13 @@ export const LOCKED_WRITE_FAULTS = [
 /**
  * Documents a route's error responses by status, listing the `code` values a client can see,
  * e.g. `@ApiProblems({ 404: ['COUPON_NOT_FOUND'], 409: ['COUPON_EXHAUSTED'] })`. The 503 faults
- * every route can answer (ROUTE_FAULTS) are added to the route's own 503 codes.
+ * every route can answer (ROUTE_FAULTS) are added to the route's own 503 codes, and so is the
+ * 429 of the API key's rate limit (src/rate-limit).
  */
 export function ApiProblems(codesByStatus: Record<number, readonly string[]>): MethodDecorator {
   const withFaults = {
     ...codesByStatus,
+    429: ['RATE_LIMITED'],
     503: [...new Set([...(codesByStatus[503] ?? []), ...ROUTE_FAULTS])],
   };
   return applyDecorators(

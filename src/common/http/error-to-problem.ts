@@ -7,6 +7,7 @@ import {
 } from '@couponlock/lock';
 import { databaseErrorFor } from '../../database/database-faults';
 import { DomainError, type ErrorKind, RetryableError } from '../errors/domain-error';
+import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import { problem, type Problem } from './problem';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
@@ -17,6 +18,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   conflict: 409,
   gone: 410,
   unprocessable: 422,
+  rate_limited: 429,
   unavailable: 503,
 };
 
@@ -91,8 +93,12 @@ export function errorToProblem(error: unknown): MappedError {
       problem: problem(status, known.code, known.message, { ...known.details }),
       // Every 503 says when to come back; its message says whether anything changed.
       headers:
-        status === 503
-          ? retryAfter(known instanceof RetryableError ? known.retryAfterMs : 1000)
+        status === 503 || known instanceof RateLimitedError
+          ? retryAfter(
+              known instanceof RetryableError || known instanceof RateLimitedError
+                ? known.retryAfterMs
+                : 1000,
+            )
           : {},
       unexpected: false,
     };

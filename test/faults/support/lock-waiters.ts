@@ -26,6 +26,7 @@ export async function untilWaiting(
       const now = await Promise.all(apps.map((app) => contendedAcquires(app, family)));
       return now.reduce((sum, n) => sum + n, 0) - before >= count;
     },
-    20_000,
+    // Queueing 150 requests is slow on a loaded 2-core machine; this is a wait, not a speed test.
+    60_000,
   );
 }
