@@ -50,11 +50,16 @@ export class AppModule {
           inject: [AppConfig, METRICS_REGISTRY],
           useFactory: (config: AppConfig, registry: Registry): LockModuleOptions => {
             const lockUrls = config.get('LOCK_REDIS_URLS');
+            const redisUrl = config.get('REDIS_URL');
             return {
               backend: config.get('LOCK_BACKEND'),
               redis: {
                 mode: config.get('LOCK_MODE'),
-                urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')],
+                urls: lockUrls.length > 0 ? lockUrls : redisUrl ? [redisUrl] : [],
+              },
+              postgres: {
+                connectionString: config.get('LOCK_DATABASE_URL') ?? config.get('DATABASE_URL'),
+                poolSize: config.get('LOCK_DATABASE_POOL_SIZE'),
               },
               file: { dir: config.get('LOCK_FILE_DIR') },
               keyPrefix: config.get('REDIS_KEY_PREFIX'),

@@ -35,6 +35,7 @@ import type { BenchBackend, PeerContender, PeerSession } from './bench-backend';
  */
 const BACKENDS: Record<string, () => BenchBackend> = {
   redis: () => (require('./backends/redis') as { default: BenchBackend }).default,
+  postgres: () => (require('./backends/postgres') as { default: BenchBackend }).default,
   file: () => (require('./backends/file') as { default: BenchBackend }).default,
   memory: () => (require('./backends/memory') as { default: BenchBackend }).default,
 };

@@ -88,6 +88,8 @@ describe('validateEnvironment', () => {
     ['FAULT_POINTS', { FAULT_POINTS: 'transaction.committed=explode' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'nowhere=kill' }],
     ['FAULT_POINTS', { FAULT_POINTS: 'a b' }],
+    ['LOCK_DATABASE_URL', { LOCK_BACKEND: 'postgres', LOCK_DATABASE_URL: 'redis://x:1/db' }],
+    ['LOCK_DATABASE_POOL_SIZE', { LOCK_DATABASE_POOL_SIZE: '0' }],
     ['RATE_LIMITS_ENABLED', { RATE_LIMITS_ENABLED: 'maybe' }],
     ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '10' }],
     ['RATE_LIMIT_PER_CUSTOMER', { RATE_LIMIT_PER_CUSTOMER: '0' }],
@@ -206,6 +208,34 @@ describe('validateEnvironment', () => {
     ])('refuses %j', (raw, message) => {
       expect(errorOf({ ...valid, TRUST_PROXY: raw })).toContain(`TRUST_PROXY: ${message}`);
     });
+  });
+
+  it('LOCK_BACKEND=postgres needs no Redis (unless rate limits count there); its database defaults to DATABASE_URL', () => {
+    const { REDIS_URL: _redis, ...withoutRedis } = valid;
+    const env = validateEnvironment({
+      ...withoutRedis,
+      LOCK_BACKEND: 'postgres',
+      RATE_LIMITS_ENABLED: 'false',
+    });
+    expect(env.LOCK_BACKEND).toBe('postgres');
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.LOCK_DATABASE_URL).toBeUndefined();
+    expect(env.LOCK_DATABASE_POOL_SIZE).toBe(4);
+    const explicit = validateEnvironment({
+      ...withoutRedis,
+      REDIS_URL: '',
+      LOCK_BACKEND: 'postgres',
+      RATE_LIMIT_REDIS_URL: 'redis://10.0.0.6:6379',
+      LOCK_DATABASE_URL: 'postgres://locker:pw@10.0.0.5:5432/locks',
+      LOCK_DATABASE_POOL_SIZE: '2',
+    });
+    expect(explicit.LOCK_DATABASE_URL).toBe('postgres://locker:pw@10.0.0.5:5432/locks');
+    expect(explicit.LOCK_DATABASE_POOL_SIZE).toBe(2);
+    // The redis backend still needs its server, and so do rate limits without their own.
+    expect(
+      errorOf({ ...withoutRedis, LOCK_BACKEND: 'redis', RATE_LIMITS_ENABLED: 'false' }),
+    ).toContain('REDIS_URL');
+    expect(errorOf({ ...withoutRedis, LOCK_BACKEND: 'postgres' })).toContain('REDIS_URL');
   });
 
   it('names a missing required variable', () => {

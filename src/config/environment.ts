@@ -7,6 +7,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  ValidateIf,
   Max,
   Min,
   MinLength,
@@ -18,12 +19,16 @@ import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOCK_BACKENDS = ['redis', 'memory', 'file'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
 const toBoolean = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? { true: true, false: false }[value.trim().toLowerCase()] : value;
+
+/** `NAME=` (as in .env.example) means unset. */
+const emptyAsUnset = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 const toList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string'
@@ -78,8 +83,19 @@ export class Environment {
   @IsBoolean({ message: 'DATABASE_MIGRATIONS_RUN must be true or false' })
   DATABASE_MIGRATIONS_RUN?: boolean;
 
+  /**
+   * Needed by the redis lock backend and by rate limits without RATE_LIMIT_REDIS_URL; with
+   * LOCK_BACKEND=postgres and no rate limits in Redis it may stay unset.
+   */
+  @Transform(emptyAsUnset)
+  @ValidateIf(
+    (env: Environment) =>
+      env.LOCK_BACKEND === 'redis' ||
+      (env.RATE_LIMITS_ENABLED && env.RATE_LIMIT_REDIS_URL === undefined) ||
+      env.REDIS_URL !== undefined,
+  )
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must look like redis://host:6379' })
-  REDIS_URL!: string;
+  REDIS_URL?: string;
 
   @IsString()
   @Matches(/^[\w:.-]*$/, { message: 'REDIS_KEY_PREFIX may hold letters, digits, _ : . - only' })
@@ -105,6 +121,20 @@ export class Environment {
   @IsString()
   @Matches(/^[^\0\n]+$/, { message: 'LOCK_FILE_DIR must be a non-empty directory path' })
   LOCK_FILE_DIR = join(tmpdir(), 'couponlock-locks');
+  /** LOCK_BACKEND=postgres: the lease table's database. Unset means DATABASE_URL. */
+  @Transform(emptyAsUnset)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/[^\s/]+\/[^\s/?]+(\?\S*)?$/, {
+    message: 'LOCK_DATABASE_URL must look like postgres://user:password@host:5432/database',
+  })
+  LOCK_DATABASE_URL?: string;
+
+  /** LOCK_BACKEND=postgres: connections of the lock's own pool (plus one LISTEN connection). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  LOCK_DATABASE_POOL_SIZE = 4;
 
   @Transform(({ value }) => Number(value))
   @IsInt()

@@ -37,6 +37,7 @@ export type {
 } from './core/backend';
 export type { BuiltInBackendOptions, LockBackendName } from './backends/registry';
 export type { RedisBackendOptions, RedisLockMode } from './backends/redis/redis.backend';
+export type { PostgresBackendOptions } from './backends/postgres/postgres.backend';
 export { MemoryLockStore, type MemoryBackendOptions } from './backends/memory/memory.backend';
 export type { FileBackendOptions } from './backends/file/file.backend';
 

@@ -6,6 +6,7 @@
 import type { LockBackendFactory } from '../core/backend';
 import type { FileBackendOptions } from './file/file.backend';
 import type { MemoryBackendOptions } from './memory/memory.backend';
+import type { PostgresBackendOptions } from './postgres/postgres.backend';
 import type { RedisBackendOptions } from './redis/redis.backend';
 
 /**
@@ -20,6 +21,7 @@ export interface BuiltInBackendOptions {
   redis: RedisBackendOptions;
   memory: MemoryBackendOptions;
   file: FileBackendOptions;
+  postgres: PostgresBackendOptions;
 }
 
 export type LockBackendName = keyof BuiltInBackendOptions;
@@ -32,6 +34,7 @@ const LOADERS: { readonly [N in LockBackendName]: () => BackendModule<N> } = {
   redis: () => require('./redis/redis.backend') as BackendModule<'redis'>,
   memory: () => require('./memory/memory.backend') as BackendModule<'memory'>,
   file: () => require('./file/file.backend') as BackendModule<'file'>,
+  postgres: () => require('./postgres/postgres.backend') as BackendModule<'postgres'>,
 };
 
 export const BACKEND_NAMES = Object.keys(LOADERS) as readonly LockBackendName[];

@@ -9,8 +9,8 @@ import type { LockMetrics } from './metrics';
  */
 export interface LockServiceOptions extends Partial<Readonly<BuiltInBackendOptions>> {
   /**
-   * `redis` (default) or `memory` (one process only), or a factory for a custom backend that
-   * implements the `LockBackend` contract.
+   * `redis` (default), `postgres`, `memory` (one process only), or a factory for a custom
+   * backend that implements the `LockBackend` contract.
    */
   readonly backend?: LockBackendName | LockBackendFactory;
   /** Prepended to every name the backend creates (e.g. `couponlock:`). Must not contain braces. */

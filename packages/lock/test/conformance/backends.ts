@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LockServiceOptions } from '../../src';
 import { freePorts, RedisServerProcess } from '../support/redis-server';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * One entry per backend the conformance suite runs against. Adding a backend to the suite is
@@ -54,6 +55,51 @@ function redisFixture(): BackendFixture {
       redis: { mode: 'single', urls: [running().url] },
       keyPrefix,
     }),
+    outage: {
+      stop: () => running().stop(),
+      start: () => running().start(),
+    },
+  };
+}
+
+/** The PostgreSQL the package's tests use (a test database; the lock creates its own table). */
+export const TEST_POSTGRES_URL =
+  process.env.LOCK_TEST_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://couponlock:couponlock@127.0.0.1:5432/couponlock_test';
+
+/**
+ * PostgreSQL: the shared server, reached through a TCP relay of our own, so the outage case can
+ * cut the lock's connections and refuse new ones without stopping the server others use.
+ */
+function postgresFixture(): BackendFixture {
+  let proxy: TcpProxy | undefined;
+  const running = (): TcpProxy => {
+    if (!proxy) throw new Error('postgres fixture not set up');
+    return proxy;
+  };
+  return {
+    name: 'postgres',
+    crossProcess: true,
+    async setup() {
+      const target = new URL(TEST_POSTGRES_URL);
+      const [port] = await freePorts(1);
+      proxy = new TcpProxy(port, target.hostname, Number(target.port || 5432));
+      await proxy.start();
+    },
+    async teardown() {
+      await proxy?.stop();
+    },
+    options: (keyPrefix) => {
+      const url = new URL(TEST_POSTGRES_URL);
+      url.hostname = '127.0.0.1';
+      url.port = String(running().port);
+      return {
+        backend: 'postgres',
+        postgres: { connectionString: url.toString(), poolSize: 2 },
+        keyPrefix,
+      };
+    },
     outage: {
       stop: () => running().stop(),
       start: () => running().start(),
@@ -113,4 +159,5 @@ export const BACKEND_FIXTURES: readonly BackendFixture[] = [
   redisFixture(),
   memoryFixture(),
   fileFixture(),
+  postgresFixture(),
 ];

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TEST_POSTGRES_URL } from '../conformance/backends';
 import { SHARED_REDIS_URL } from '../support/lock-test-kit';
 
 const run = promisify(execFile);
@@ -60,7 +61,10 @@ describe('the npm tarball', () => {
     };
     appDir = join(dir, 'app');
     mkdirSync(appDir);
-    await install(appDir, { ...required, ...pinned(['ioredis', 'prom-client', '@types/node']) });
+    await install(appDir, {
+      ...required,
+      ...pinned(['ioredis', 'pg', 'prom-client', '@types/node']),
+    });
     copyFileSync(join(APP_SOURCE, 'main.ts'), join(appDir, 'main.ts'));
     copyFileSync(join(APP_SOURCE, 'tsconfig.json'), join(appDir, 'tsconfig.json'));
     const tsc = require.resolve('typescript/bin/tsc');
@@ -101,6 +105,7 @@ describe('the npm tarball', () => {
       'dist/prometheus/index.d.ts',
       'dist/backends/memory/memory.backend.js',
       'dist/backends/redis/redis.backend.js',
+      'dist/backends/postgres/postgres.backend.js',
     ]) {
       expect(paths).toContain(path);
     }
@@ -112,7 +117,7 @@ describe('the npm tarball', () => {
     expect(paths.filter((p) => p.includes('.spec.'))).toEqual([]);
   });
 
-  it.each(['memory', 'redis'])(
+  it.each(['memory', 'redis', 'postgres'])(
     'an empty Nest app takes locks on the %s backend',
     async (backend) => {
       const { stdout } = await run(process.execPath, [join('dist', 'main.js')], {
@@ -121,6 +126,7 @@ describe('the npm tarball', () => {
           ...process.env,
           BACKEND: backend,
           REDIS_URL: SHARED_REDIS_URL,
+          DATABASE_URL: TEST_POSTGRES_URL,
           PREFIX: `test:tarball:${randomUUID()}:`,
         },
       });
@@ -138,7 +144,7 @@ describe('the npm tarball', () => {
     },
   );
 
-  it('works without the optional peers (ioredis, prom-client) when they are not selected', async () => {
+  it('works without the optional peers (ioredis, pg, prom-client) when they are not selected', async () => {
     const bare = join(dir, 'bare');
     mkdirSync(bare);
     await install(bare, required);
@@ -147,12 +153,20 @@ describe('the npm tarball', () => {
       join(bare, 'without-optional-peers.cjs'),
     );
     const { stdout } = await run(process.execPath, ['without-optional-peers.cjs'], { cwd: bare });
-    const output = JSON.parse(stdout) as { missing: string[]; fence: string; redis: string };
-    expect(output.missing).toEqual(['ioredis', 'prom-client']);
+    const output = JSON.parse(stdout) as {
+      missing: string[];
+      fence: string;
+      redis: string;
+      postgres: string;
+    };
+    expect(output.missing).toEqual(['ioredis', 'pg', 'prom-client']);
     expect(output.fence).toBe('1');
     // Selecting redis without its client fails at construction, naming the missing module.
     expect(output.redis).toMatch(
       /^lock backend "redis" needs its client library .*Cannot find module 'ioredis'/,
+    );
+    expect(output.postgres).toMatch(
+      /^lock backend "postgres" needs its client library .*Cannot find module 'pg'/,
     );
   });
 });

@@ -37,6 +37,7 @@ class Counter {
     LockModule.forRoot({
       backend: process.env.BACKEND as LockBackendName,
       redis: { urls: [process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'] },
+      postgres: { connectionString: process.env.DATABASE_URL, poolSize: 2 },
       keyPrefix: process.env.PREFIX,
       metrics: new PrometheusLockMetrics(registry),
       logger: { log: () => undefined, warn: () => undefined },

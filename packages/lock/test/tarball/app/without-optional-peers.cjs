@@ -1,9 +1,9 @@
-// Installed with the required peers only (no ioredis, no prom-client): the memory backend must
+// Installed with the required peers only (no ioredis, no pg, no prom-client): the memory backend must
 // work, because each backend's client is loaded only when that backend is selected.
 require('reflect-metadata');
 const { LockService } = require('@couponlock/lock');
 
-const missing = ['ioredis', 'prom-client'].filter((name) => {
+const missing = ['ioredis', 'pg', 'prom-client'].filter((name) => {
   try {
     require.resolve(name);
     return false;
@@ -28,8 +28,19 @@ async function main() {
       return err instanceof Error ? err.message : String(err);
     }
   })();
+  const postgres = (() => {
+    try {
+      new LockService({
+        backend: 'postgres',
+        postgres: { connectionString: 'postgres://x@127.0.0.1:1/x' },
+      });
+      return 'created';
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  })();
   await service.close();
-  process.stdout.write(`${JSON.stringify({ missing, fence, redis })}\n`);
+  process.stdout.write(`${JSON.stringify({ missing, fence, redis, postgres })}\n`);
 }
 
 main().catch((err) => {
