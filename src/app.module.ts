@@ -51,6 +51,11 @@ export class AppModule {
                 mode: config.get('LOCK_MODE'),
                 urls: lockUrls.length > 0 ? lockUrls : [config.get('REDIS_URL')],
               },
+              zookeeper: {
+                hosts: config.get('LOCK_ZOOKEEPER_HOSTS'),
+                // The session is the lease on the server: never shorter than the lock's own.
+                sessionTimeoutMs: Math.max(10_000, config.get('LOCK_TTL_MS')),
+              },
               keyPrefix: config.get('REDIS_KEY_PREFIX'),
               ttlMs: config.get('LOCK_TTL_MS'),
               waitMs: config.get('LOCK_WAIT_MS'),

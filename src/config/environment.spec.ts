@@ -34,6 +34,18 @@ describe('validateEnvironment', () => {
     expect(env.DATABASE_MIGRATIONS_RUN).toBeUndefined();
     expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
     expect(env.LOCK_REDIS_URLS).toEqual([]);
+    expect(env.LOCK_ZOOKEEPER_HOSTS).toBe('127.0.0.1:2181');
+  });
+
+  it('takes a ZooKeeper ensemble with an optional chroot', () => {
+    const hosts = 'zk1:2181,zk2.internal:2182/apps/couponlock';
+    const env = validateEnvironment({
+      ...valid,
+      LOCK_BACKEND: 'zookeeper',
+      LOCK_ZOOKEEPER_HOSTS: hosts,
+    });
+    expect(env.LOCK_BACKEND).toBe('zookeeper');
+    expect(env.LOCK_ZOOKEEPER_HOSTS).toBe(hosts);
   });
 
   it('parses explicit values', () => {
@@ -62,6 +74,9 @@ describe('validateEnvironment', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
     ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
     ['LOCK_BACKEND', { LOCK_BACKEND: 'etcd' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zookeeper://zk1:2181' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1:2181,' }],
     ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],
     ['NAIVE_ROUTES_ENABLED', { NAIVE_ROUTES_ENABLED: 'sometimes' }],
     ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],

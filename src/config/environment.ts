@@ -15,7 +15,7 @@ import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOCK_BACKENDS = ['redis', 'memory'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory', 'zookeeper'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
@@ -94,6 +94,12 @@ export class Environment {
     message: 'LOCK_REDIS_URLS must be comma-separated redis:// URLs',
   })
   LOCK_REDIS_URLS: string[] = [];
+
+  /** With LOCK_BACKEND=zookeeper: the ensemble, host:port[,host:port...][/chroot]. */
+  @Matches(/^[^\s,/:]+:\d{1,5}(,[^\s,/:]+:\d{1,5})*(\/[^\s/]+)*$/, {
+    message: 'LOCK_ZOOKEEPER_HOSTS must look like 127.0.0.1:2181 or zk1:2181,zk2:2181[/chroot]',
+  })
+  LOCK_ZOOKEEPER_HOSTS = '127.0.0.1:2181';
 
   @Transform(({ value }) => Number(value))
   @IsInt()

@@ -37,6 +37,7 @@ export type {
 } from './core/backend';
 export type { BuiltInBackendOptions, LockBackendName } from './backends/registry';
 export type { RedisBackendOptions, RedisLockMode } from './backends/redis/redis.backend';
+export type { ZookeeperBackendOptions } from './backends/zookeeper/options';
 export { MemoryLockStore, type MemoryBackendOptions } from './backends/memory/memory.backend';
 
 // NestJS layer

@@ -6,6 +6,7 @@
 import type { LockBackendFactory } from '../core/backend';
 import type { MemoryBackendOptions } from './memory/memory.backend';
 import type { RedisBackendOptions } from './redis/redis.backend';
+import type { ZookeeperBackendOptions } from './zookeeper/options';
 
 /**
  * Every built-in backend, by the name `LockServiceOptions.backend` selects it with, and the type
@@ -18,6 +19,7 @@ import type { RedisBackendOptions } from './redis/redis.backend';
 export interface BuiltInBackendOptions {
   redis: RedisBackendOptions;
   memory: MemoryBackendOptions;
+  zookeeper: ZookeeperBackendOptions;
 }
 
 export type LockBackendName = keyof BuiltInBackendOptions;
@@ -29,6 +31,7 @@ interface BackendModule<N extends LockBackendName> {
 const LOADERS: { readonly [N in LockBackendName]: () => BackendModule<N> } = {
   redis: () => require('./redis/redis.backend') as BackendModule<'redis'>,
   memory: () => require('./memory/memory.backend') as BackendModule<'memory'>,
+  zookeeper: () => require('./zookeeper/zookeeper.backend') as BackendModule<'zookeeper'>,
 };
 
 export const BACKEND_NAMES = Object.keys(LOADERS) as readonly LockBackendName[];
