@@ -104,6 +104,8 @@ class ZookeeperBackend implements LockBackend {
   private readonly uncertain = new Set<string>();
   /** Nodes whose delete failed while disconnected: deleted on reconnect (same session). */
   private readonly doomed = new Map<string, number>();
+  /** Released tokens whose nodes may exist but could not be looked for: searched on reconnect. */
+  private readonly orphans = new Map<string, { keys: readonly string[]; generation: number }>();
   /** Parent path -> performance.now() of its last use here (idle, empty parents are removed). */
   private readonly parentsUsed = new Map<string, number>();
   private readonly sweep: NodeJS.Timeout;
@@ -162,8 +164,14 @@ class ZookeeperBackend implements LockBackend {
       this.forget(entry);
       if (entry.generation === this.generation) await this.deleteNodes(entry.nodes);
     } else if (this.uncertain.has(token)) {
-      await this.deleteOrphans(keys, token);
       this.uncertain.delete(token);
+      const generation = this.generation;
+      try {
+        await this.deleteOrphans(keys, token);
+      } catch (err) {
+        this.orphans.set(token, { keys, generation });
+        throw err;
+      }
     }
     // A successor learns of the release from its own watch; whether it is in another process is
     // not known here (and FIFO on the server already puts it before any newcomer of ours).
@@ -523,6 +531,7 @@ class ZookeeperBackend implements LockBackend {
         this.forget(entry);
       }
       this.doomed.clear();
+      this.orphans.clear();
       this.uncertain.clear();
       events.disconnected(reason);
       // An expired session never comes back: start a new one.
@@ -533,11 +542,20 @@ class ZookeeperBackend implements LockBackend {
     }
   }
 
+  /** Deletes what could not be deleted while the connection was down (same session only). */
   private deleteDoomed(): void {
     const nodes = [...this.doomed].filter(([, gen]) => gen === this.generation).map(([n]) => n);
     this.doomed.clear();
-    if (nodes.length === 0) return;
-    this.deleteNodes(nodes).catch((err: unknown) => this.context.events.error(err, 'release'));
+    const report = (err: unknown): void => this.context.events.error(err, 'release');
+    if (nodes.length > 0) this.deleteNodes(nodes).catch(report);
+    const orphans = [...this.orphans].filter(([, o]) => o.generation === this.generation);
+    this.orphans.clear();
+    for (const [token, { keys }] of orphans) {
+      this.deleteOrphans(keys, token).catch((err: unknown) => {
+        this.orphans.set(token, { keys, generation: this.generation });
+        report(err);
+      });
+    }
   }
 
   private checkTtl(ttlMs: number): void {
