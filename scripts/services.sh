@@ -247,6 +247,9 @@ start_zookeeper() {
     return 0
   fi
   # Our own config, not Debian's: loopback only, and no AdminServer (it would take port 8080).
+  # A development/CI server: forceSync=no writes the transaction log without an fsync per write,
+  # which on a disk shared with PostgreSQL otherwise stalls answers past the lock's 1 s command
+  # timeout. A production ensemble keeps ZooKeeper's default (forceSync=yes).
   cat >"$conf" <<EOF
 tickTime=2000
 initLimit=10
@@ -259,6 +262,7 @@ admin.enableServer=false
 4lw.commands.whitelist=srvr,ruok,mntr,cons
 autopurge.snapRetainCount=3
 autopurge.purgeInterval=1
+forceSync=no
 EOF
   log "starting ZooKeeper on $ZK_HOST:$ZK_PORT (config: $conf, log: $logdir)"
   # zkServer.sh daemonises the JVM itself (nohup, pid file): no systemd involved.
