@@ -59,6 +59,7 @@ export class AppModule {
               keyPrefix: config.get('REDIS_KEY_PREFIX'),
               ttlMs: config.get('LOCK_TTL_MS'),
               waitMs: config.get('LOCK_WAIT_MS'),
+              commandTimeoutMs: config.get('LOCK_COMMAND_TIMEOUT_MS'),
               metrics: new PrometheusLockMetrics(registry),
               logger: new Logger('Lock'),
             };

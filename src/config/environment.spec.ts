@@ -35,6 +35,7 @@ describe('validateEnvironment', () => {
     expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
     expect(env.LOCK_REDIS_URLS).toEqual([]);
     expect(env.LOCK_ZOOKEEPER_HOSTS).toBe('127.0.0.1:2181');
+    expect(env.LOCK_COMMAND_TIMEOUT_MS).toBe(1000);
   });
 
   it('takes a ZooKeeper ensemble with an optional chroot', () => {
@@ -75,6 +76,7 @@ describe('validateEnvironment', () => {
     ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
     ['LOCK_BACKEND', { LOCK_BACKEND: 'etcd' }],
     ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1' }],
+    ['LOCK_COMMAND_TIMEOUT_MS', { LOCK_COMMAND_TIMEOUT_MS: '50' }],
     ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zookeeper://zk1:2181' }],
     ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1:2181,' }],
     ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],

@@ -113,6 +113,16 @@ export class Environment {
   @Max(600_000)
   LOCK_WAIT_MS = 10_000;
 
+  /**
+   * Upper bound for one lock-server command, in ms: a command without an answer by then counts
+   * as an outage (the breaker opens and waiters fail with 503 LOCK_BACKEND_UNAVAILABLE).
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  LOCK_COMMAND_TIMEOUT_MS = 1000;
+
   @Transform(toList)
   @IsString({ each: true })
   @MinLength(8, { each: true, message: 'each ADMIN_API_KEYS entry must be at least 8 characters' })

@@ -147,12 +147,20 @@ describe('the npm tarball', () => {
       join(bare, 'without-optional-peers.cjs'),
     );
     const { stdout } = await run(process.execPath, ['without-optional-peers.cjs'], { cwd: bare });
-    const output = JSON.parse(stdout) as { missing: string[]; fence: string; redis: string };
-    expect(output.missing).toEqual(['ioredis', 'prom-client']);
+    const output = JSON.parse(stdout) as {
+      missing: string[];
+      fence: string;
+      redis: string;
+      zookeeper: string;
+    };
+    expect(output.missing).toEqual(['ioredis', 'prom-client', 'node-zookeeper-client']);
     expect(output.fence).toBe('1');
     // Selecting redis without its client fails at construction, naming the missing module.
     expect(output.redis).toMatch(
       /^lock backend "redis" needs its client library .*Cannot find module 'ioredis'/,
+    );
+    expect(output.zookeeper).toMatch(
+      /^lock backend "zookeeper" needs its client library .*Cannot find module 'node-zookeeper-client'/,
     );
   });
 });

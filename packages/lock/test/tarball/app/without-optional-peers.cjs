@@ -1,9 +1,10 @@
-// Installed with the required peers only (no ioredis, no prom-client): the memory backend must
-// work, because each backend's client is loaded only when that backend is selected.
+// Installed with the required peers only (no ioredis, prom-client, node-zookeeper-client): the
+// memory backend must work, because each backend's client is loaded only when that backend is
+// selected.
 require('reflect-metadata');
 const { LockService } = require('@couponlock/lock');
 
-const missing = ['ioredis', 'prom-client'].filter((name) => {
+const missing = ['ioredis', 'prom-client', 'node-zookeeper-client'].filter((name) => {
   try {
     require.resolve(name);
     return false;
@@ -28,8 +29,16 @@ async function main() {
       return err instanceof Error ? err.message : String(err);
     }
   })();
+  const zookeeper = (() => {
+    try {
+      new LockService({ backend: 'zookeeper' });
+      return 'created';
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  })();
   await service.close();
-  process.stdout.write(`${JSON.stringify({ missing, fence, redis })}\n`);
+  process.stdout.write(`${JSON.stringify({ missing, fence, redis, zookeeper })}\n`);
 }
 
 main().catch((err) => {
