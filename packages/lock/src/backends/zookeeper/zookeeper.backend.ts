@@ -40,7 +40,7 @@ interface Entry {
   /** Session (client generation) that owns the ephemeral nodes. */
   readonly generation: number;
   state: 'pending' | 'held';
-  /** Predecessor whose exists-watch is set and has not fired: a retry needs no round trip. */
+  /** Predecessor whose watch (getData) is set and has not fired: a retry needs no round trip. */
   armed: string | undefined;
   /** Given up (the waiter left or the session ended): nothing may be taken for it any more. */
   dropped: boolean;
@@ -78,7 +78,7 @@ function basename(path: string): string {
  *   token. All children of one acquisition are created in ONE `multi` transaction, so every key
  *   gets them at the same point of the global order: two contenders sharing keys are queued the
  *   same way on every shared key, and multi-key locks cannot deadlock.
- * - The lowest sequence on every key holds the lock. A waiter sets an exists-watch on the child
+ * - The lowest sequence on every key holds the lock. A waiter sets a watch (getData) on the child
  *   right before its own on one blocking key (its predecessor) and nothing else: a release wakes
  *   one waiter, not the herd, and waiters are served in creation order (FIFO).
  * - The fence is the zxid of the creating transaction (the nodes' czxid), read from the same
@@ -320,6 +320,10 @@ class ZookeeperBackend implements LockBackend {
         }
       }
       if (predecessor === undefined) return this.take(entry);
+      // Nobody listens yet (a tryAcquire, or the core's fast path before it starts waiting): no
+      // release can be owed a wake-up, and a watch set now would pile up on the predecessor.
+      // The waiting loop registers its listener and tries again at once.
+      if (!this.watched(entry.keys)) return BLOCKED_UNKNOWN;
       if (await this.watchPredecessor(entry, predecessor)) return BLOCKED_UNKNOWN;
       // The predecessor went away between the read and the watch: read again.
     }
@@ -350,15 +354,16 @@ class ZookeeperBackend implements LockBackend {
       if (entry.armed === path) entry.armed = undefined;
       this.wake(entry.keys);
     };
-    let stat: Stat | null;
+    // getData, not exists (as Curator does): on a node that is already gone it fails without
+    // leaving a watch behind, where exists would leave one (for a creation that never comes) on
+    // the server and in the client for the rest of the session.
     try {
-      stat = await this.call<Stat | null>('acquire', (client, done) =>
-        client.exists(path, onEvent, done),
-      );
+      await this.call<Buffer>('acquire', (client, done) => client.getData(path, onEvent, done));
     } catch (err) {
+      if (codeOf(err) === Exception.NO_NODE) return false;
       throw this.unavailable('acquire', err);
     }
-    if (!stat || fired) return false;
+    if (fired) return false;
     entry.armed = path;
     return true;
   }
@@ -372,8 +377,12 @@ class ZookeeperBackend implements LockBackend {
   private keepIfWaited(entry: Entry): void {
     setImmediate(() => {
       if (entry.state !== 'pending' || entry.dropped) return;
-      if (!entry.keys.every((key) => this.listeners.get(key)?.size)) this.drop(entry);
+      if (!this.watched(entry.keys)) this.drop(entry);
     });
+  }
+
+  private watched(keys: readonly string[]): boolean {
+    return keys.every((key) => (this.listeners.get(key)?.size ?? 0) > 0);
   }
 
   private wake(keys: readonly string[]): void {
