@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# scripts/services.sh: make PostgreSQL and Redis answer on localhost for couponlock and its
-# tests, then make sure the app's role and databases exist. Safe to run any number of times;
+# scripts/services.sh: make PostgreSQL, Redis and ZooKeeper answer on localhost for couponlock
+# and its tests, then make sure the app's role and databases exist. Safe to run any number of times;
 # when everything is already up it only checks (well under a second) and prints one line.
 #
 # Usage: bash scripts/services.sh [--dry-run] [--help]
@@ -12,18 +12,26 @@
 #   3. nothing installed locally and a Docker engine answers -> docker compose up postgres redis;
 #   4. missing -> as root: apt-get install postgresql redis-server, then start them.
 #      Not root -> print what to install and exit 1.
+# ZooKeeper (the zookeeper lock backend and its tests), on its own:
+#   1. it answers the four-letter word srvr -> use it;
+#   2. installed (Debian's zookeeper package) -> start it without systemd: zkServer.sh with a
+#      config of our own (loopback only, no AdminServer, data under /var/lib/zookeeper when
+#      root, else under $TMPDIR);
+#   3. missing -> as root: apt-get install zookeeper (it brings a JRE), then start it;
+#      not root but a Docker engine -> docker compose up zookeeper; else say what to install.
 # Then it waits (bounded) until both answer and ensures, idempotently, the login role
 # APP_DB_USER/APP_DB_PASSWORD (with CREATEDB) and the databases APP_DB_NAME and
 # APP_TEST_DB_NAME owned by it, each with its public schema owned by it.
 #
 # Environment (defaults):
 #   PGHOST (127.0.0.1) PGPORT (5432) REDIS_HOST (127.0.0.1) REDIS_PORT (6379)
+#   ZK_HOST (127.0.0.1) ZK_PORT (2181)
 #   APP_DB_USER (couponlock) APP_DB_PASSWORD (couponlock)
 #   APP_DB_NAME (couponlock) APP_TEST_DB_NAME (couponlock_test)
-#   SERVICES_TIMEOUT (30, seconds to wait for both to answer)
+#   SERVICES_TIMEOUT (30, seconds to wait for the services to answer)
 #   SERVICES_DRY_RUN=1 (same as --dry-run: check everything, change nothing, print the
 #   commands that would run)
-# Output: one summary line on stdout; progress and errors on stderr; exit 0 only when both
+# Output: one summary line on stdout; progress and errors on stderr; exit 0 only when all three
 # services answer and the databases are ready.
 
 set -euo pipefail
@@ -32,6 +40,8 @@ PGHOST=${PGHOST:-127.0.0.1}
 PGPORT=${PGPORT:-5432}
 REDIS_HOST=${REDIS_HOST:-127.0.0.1}
 REDIS_PORT=${REDIS_PORT:-6379}
+ZK_HOST=${ZK_HOST:-127.0.0.1}
+ZK_PORT=${ZK_PORT:-2181}
 APP_DB_USER=${APP_DB_USER:-couponlock}
 APP_DB_PASSWORD=${APP_DB_PASSWORD:-couponlock}
 APP_DB_NAME=${APP_DB_NAME:-couponlock}
@@ -45,6 +55,9 @@ PG_SOCKET_DIR=/var/run/postgresql
 DOCKER_MODE=0
 PG_LOG_HINT=/var/log/postgresql/
 REDIS_LOG_HINT=/var/log/redis/
+ZK_LOG_HINT=/var/log/zookeeper/
+# Debian's zookeeper package: its start script finds java and the jars itself.
+ZK_SERVER_SH=${ZK_SERVER_SH:-/usr/share/zookeeper/bin/zkServer.sh}
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -121,6 +134,15 @@ redis_up() {
   [[ $reply == *PONG* || $reply == *NOAUTH* ]]
 }
 
+# ZooKeeper answers "srvr" (the one four-letter word every version whitelists by default).
+zk_up() {
+  local reply
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && printf srvr >&3 && cat <&3' \
+    _ "$ZK_HOST" "$ZK_PORT" 2>/dev/null) || return 1
+  [[ $reply == *"Zookeeper version"* ]]
+}
+
 # Server versions installed the Debian way (/usr/lib/postgresql/<ver>/bin/postgres), ascending.
 pg_server_versions() {
   local bin
@@ -130,6 +152,7 @@ pg_server_versions() {
 }
 pg_installed() { [[ -n $(pg_server_versions) ]] && have_exe pg_ctlcluster; }
 redis_installed() { have_exe redis-server; }
+zk_installed() { [[ -x $ZK_SERVER_SH ]] && have_exe java; }
 
 # ---------------------------------------------------------------------------- start / install
 
@@ -207,13 +230,53 @@ start_redis() {
   run redis-server --bind 127.0.0.1 "${args[@]}" || die "could not start redis-server (see $logfile)"
 }
 
+start_zookeeper() {
+  local dir logdir
+  if is_root; then
+    dir=/var/lib/zookeeper
+    logdir=/var/log/zookeeper
+  else
+    dir=${TMPDIR:-/tmp}/couponlock-zookeeper-$EUID
+    logdir=$dir/log
+  fi
+  local conf=$dir/couponlock-$ZK_PORT.cfg
+  ZK_LOG_HINT=$logdir/
+  run mkdir -p "$dir/data-$ZK_PORT" "$logdir"
+  if [[ $DRY_RUN == 1 ]]; then
+    log "[dry-run] would write $conf and run: $ZK_SERVER_SH start $conf"
+    return 0
+  fi
+  # Our own config, not Debian's: loopback only, and no AdminServer (it would take port 8080).
+  # A development/CI server: forceSync=no writes the transaction log without an fsync per write,
+  # which on a disk shared with PostgreSQL otherwise stalls answers past the lock's 1 s command
+  # timeout. A production ensemble keeps ZooKeeper's default (forceSync=yes).
+  cat >"$conf" <<EOF
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$dir/data-$ZK_PORT
+clientPort=$ZK_PORT
+clientPortAddress=$ZK_HOST
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=srvr,ruok,mntr,cons
+autopurge.snapRetainCount=3
+autopurge.purgeInterval=1
+forceSync=no
+EOF
+  log "starting ZooKeeper on $ZK_HOST:$ZK_PORT (config: $conf, log: $logdir)"
+  # zkServer.sh daemonises the JVM itself (nohup, pid file): no systemd involved.
+  run env ZOO_LOG_DIR="$logdir" ZOOPIDFILE="$dir/couponlock-$ZK_PORT.pid" \
+    "$ZK_SERVER_SH" start "$conf" || die "could not start ZooKeeper (see $logdir)"
+}
+
 install_packages() {
   if ! is_root; then
     die "not installed: $*. Install them and run this again, e.g.:
   sudo apt-get update && sudo apt-get install -y $*
 (or run this script as root, which does exactly that)"
   fi
-  have apt-get || die "not installed: $*, and there is no apt-get here; install PostgreSQL and Redis yourself"
+  have apt-get || die "not installed: $*, and there is no apt-get here; install them yourself"
   log "installing $*"
   run apt-get update -q
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
@@ -246,6 +309,43 @@ compose_up() {
   run "${COMPOSE[@]}" -f "$override" up -d --wait postgres redis || rc=$?
   rm -f "$override"
   [[ $rc == 0 ]] || die "docker compose up postgres redis failed"
+}
+
+wait_for_zookeeper() {
+  [[ $DRY_RUN == 1 ]] && return 0
+  local deadline=$((SECONDS + SERVICES_TIMEOUT))
+  until zk_up; do
+    ((SECONDS < deadline)) ||
+      die "not answering after ${SERVICES_TIMEOUT}s: ZooKeeper on $ZK_HOST:$ZK_PORT (see $ZK_LOG_HINT)"
+    sleep 0.5
+  done
+}
+
+ensure_zookeeper() {
+  zk_up && return 0
+  is_local "$ZK_HOST" || die "ZooKeeper on $ZK_HOST:$ZK_PORT does not answer, and that host is not local"
+  if ! zk_installed; then
+    if ! is_root && docker_usable; then
+      log "no local ZooKeeper; starting it with docker compose"
+      local override rc=0
+      override=$(mktemp)
+      printf 'services:\n  zookeeper:\n    ports: ["127.0.0.1:%s:2181"]\n' "$ZK_PORT" >"$override"
+      ZK_LOG_HINT="docker compose logs zookeeper"
+      run docker compose -f "$COMPOSE_FILE" -f "$override" up -d --wait zookeeper || rc=$?
+      rm -f "$override"
+      [[ $rc == 0 ]] || die "docker compose up zookeeper failed"
+      wait_for_zookeeper
+      return 0
+    fi
+    # Debian's package pulls a JRE when none is installed.
+    install_packages zookeeper
+    if [[ $DRY_RUN == 1 ]]; then
+      log "[dry-run] would then start ZooKeeper with $ZK_SERVER_SH"
+      return 0
+    fi
+  fi
+  start_zookeeper
+  wait_for_zookeeper
 }
 
 wait_for_services() {
@@ -401,6 +501,8 @@ main() {
     wait_for_services
   fi
 
+  ensure_zookeeper
+
   if [[ $DRY_RUN == 1 ]] && ! pg_up; then
     log "[dry-run] would then ensure role $APP_DB_USER and databases $APP_DB_NAME, $APP_TEST_DB_NAME"
   else
@@ -410,7 +512,7 @@ main() {
   if [[ $DRY_RUN == 1 ]]; then
     echo "services: dry run done, nothing changed"
   else
-    echo "services: postgres $PGHOST:$PGPORT ✓ redis $REDIS_HOST:$REDIS_PORT ✓ databases $APP_DB_NAME, $APP_TEST_DB_NAME ✓"
+    echo "services: postgres $PGHOST:$PGPORT ✓ redis $REDIS_HOST:$REDIS_PORT ✓ zookeeper $ZK_HOST:$ZK_PORT ✓ databases $APP_DB_NAME, $APP_TEST_DB_NAME ✓"
   fi
 }
 

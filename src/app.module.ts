@@ -62,9 +62,15 @@ export class AppModule {
                 poolSize: config.get('LOCK_DATABASE_POOL_SIZE'),
               },
               file: { dir: config.get('LOCK_FILE_DIR') },
+              zookeeper: {
+                hosts: config.get('LOCK_ZOOKEEPER_HOSTS'),
+                // The session is the lease on the server: never shorter than the lock's own.
+                sessionTimeoutMs: Math.max(10_000, config.get('LOCK_TTL_MS')),
+              },
               keyPrefix: config.get('REDIS_KEY_PREFIX'),
               ttlMs: config.get('LOCK_TTL_MS'),
               waitMs: config.get('LOCK_WAIT_MS'),
+              commandTimeoutMs: config.get('LOCK_COMMAND_TIMEOUT_MS'),
               metrics: new PrometheusLockMetrics(registry),
               logger: new Logger('Lock'),
             };

@@ -37,6 +37,7 @@ const BACKENDS: Record<string, () => BenchBackend> = {
   redis: () => (require('./backends/redis') as { default: BenchBackend }).default,
   postgres: () => (require('./backends/postgres') as { default: BenchBackend }).default,
   file: () => (require('./backends/file') as { default: BenchBackend }).default,
+  zookeeper: () => (require('./backends/zookeeper') as { default: BenchBackend }).default,
   memory: () => (require('./backends/memory') as { default: BenchBackend }).default,
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -49,6 +49,19 @@ describe('validateEnvironment', () => {
     const env = validateEnvironment({ ...valid, LOCK_BACKEND: 'file', LOCK_FILE_DIR: './.locks' });
     expect(env.LOCK_BACKEND).toBe('file');
     expect(env.LOCK_FILE_DIR).toBe('./.locks');
+    expect(env.LOCK_ZOOKEEPER_HOSTS).toBe('127.0.0.1:2181');
+    expect(env.LOCK_COMMAND_TIMEOUT_MS).toBe(1000);
+  });
+
+  it('takes a ZooKeeper ensemble with an optional chroot', () => {
+    const hosts = 'zk1:2181,zk2.internal:2182/apps/couponlock';
+    const env = validateEnvironment({
+      ...valid,
+      LOCK_BACKEND: 'zookeeper',
+      LOCK_ZOOKEEPER_HOSTS: hosts,
+    });
+    expect(env.LOCK_BACKEND).toBe('zookeeper');
+    expect(env.LOCK_ZOOKEEPER_HOSTS).toBe(hosts);
   });
 
   it('parses explicit values', () => {
@@ -78,6 +91,10 @@ describe('validateEnvironment', () => {
     ['LOCK_MODE', { LOCK_MODE: 'zookeeper' }],
     ['LOCK_BACKEND', { LOCK_BACKEND: 'etcd' }],
     ['LOCK_FILE_DIR', { LOCK_FILE_DIR: '' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1' }],
+    ['LOCK_COMMAND_TIMEOUT_MS', { LOCK_COMMAND_TIMEOUT_MS: '50' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zookeeper://zk1:2181' }],
+    ['LOCK_ZOOKEEPER_HOSTS', { LOCK_ZOOKEEPER_HOSTS: 'zk1:2181,' }],
     ['COUPON_REDEEM_STRATEGY', { COUPON_REDEEM_STRATEGY: 'yolo' }],
     ['NAIVE_ROUTES_ENABLED', { NAIVE_ROUTES_ENABLED: 'sometimes' }],
     ['ADMIN_API_KEYS', { ADMIN_API_KEYS: 'short' }],

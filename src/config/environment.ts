@@ -19,7 +19,7 @@ import { parseFaultPoints } from '../fault-injection/fault-points';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres'] as const;
+export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres', 'zookeeper'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
 
@@ -135,6 +135,11 @@ export class Environment {
   @Min(1)
   @Max(100)
   LOCK_DATABASE_POOL_SIZE = 4;
+  /** With LOCK_BACKEND=zookeeper: the ensemble, host:port[,host:port...][/chroot]. */
+  @Matches(/^[^\s,/:]+:\d{1,5}(,[^\s,/:]+:\d{1,5})*(\/[^\s/]+)*$/, {
+    message: 'LOCK_ZOOKEEPER_HOSTS must look like 127.0.0.1:2181 or zk1:2181,zk2:2181[/chroot]',
+  })
+  LOCK_ZOOKEEPER_HOSTS = '127.0.0.1:2181';
 
   @Transform(({ value }) => Number(value))
   @IsInt()
@@ -147,6 +152,16 @@ export class Environment {
   @Min(0)
   @Max(600_000)
   LOCK_WAIT_MS = 10_000;
+
+  /**
+   * Upper bound for one lock-server command, in ms: a command without an answer by then counts
+   * as an outage (the breaker opens and waiters fail with 503 LOCK_BACKEND_UNAVAILABLE).
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  LOCK_COMMAND_TIMEOUT_MS = 1000;
 
   @Transform(toList)
   @IsString({ each: true })

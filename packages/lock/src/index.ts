@@ -38,6 +38,7 @@ export type {
 export type { BuiltInBackendOptions, LockBackendName } from './backends/registry';
 export type { RedisBackendOptions, RedisLockMode } from './backends/redis/redis.backend';
 export type { PostgresBackendOptions } from './backends/postgres/postgres.backend';
+export type { ZookeeperBackendOptions } from './backends/zookeeper/options';
 export { MemoryLockStore, type MemoryBackendOptions } from './backends/memory/memory.backend';
 export type { FileBackendOptions } from './backends/file/file.backend';
 

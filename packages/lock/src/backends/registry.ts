@@ -8,6 +8,7 @@ import type { FileBackendOptions } from './file/file.backend';
 import type { MemoryBackendOptions } from './memory/memory.backend';
 import type { PostgresBackendOptions } from './postgres/postgres.backend';
 import type { RedisBackendOptions } from './redis/redis.backend';
+import type { ZookeeperBackendOptions } from './zookeeper/options';
 
 /**
  * Every built-in backend, by the name `LockServiceOptions.backend` selects it with, and the type
@@ -22,6 +23,7 @@ export interface BuiltInBackendOptions {
   memory: MemoryBackendOptions;
   file: FileBackendOptions;
   postgres: PostgresBackendOptions;
+  zookeeper: ZookeeperBackendOptions;
 }
 
 export type LockBackendName = keyof BuiltInBackendOptions;
@@ -35,6 +37,7 @@ const LOADERS: { readonly [N in LockBackendName]: () => BackendModule<N> } = {
   memory: () => require('./memory/memory.backend') as BackendModule<'memory'>,
   file: () => require('./file/file.backend') as BackendModule<'file'>,
   postgres: () => require('./postgres/postgres.backend') as BackendModule<'postgres'>,
+  zookeeper: () => require('./zookeeper/zookeeper.backend') as BackendModule<'zookeeper'>,
 };
 
 export const BACKEND_NAMES = Object.keys(LOADERS) as readonly LockBackendName[];

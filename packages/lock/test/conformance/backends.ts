@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { LockServiceOptions } from '../../src';
 import { freePorts, RedisServerProcess } from '../support/redis-server';
 import { TcpProxy } from '../support/tcp-proxy';
+import { PartitionProxy, ZookeeperServerProcess } from '../support/zookeeper-server';
 
 /**
  * One entry per backend the conformance suite runs against. Adding a backend to the suite is
@@ -29,6 +30,17 @@ export interface BackendFixture {
   readonly outage?: {
     stop(): Promise<void>;
     start(): Promise<void>;
+  };
+  /**
+   * How the server itself ends a holder's lease, for backends whose lease is not only the ttl
+   * the core runs out (ZooKeeper: the session). Absent: the lease runs out (ttlMs, no renewal).
+   */
+  readonly leaseLoss?: {
+    /** Options for the holder's service: a way to the server that `cut` can sever. */
+    holderOptions(keyPrefix: string): LockServiceOptions;
+    /** Makes the server end the holder's lease; `heal` undoes what `cut` did. */
+    cut(): Promise<void>;
+    heal(): Promise<void>;
   };
 }
 
@@ -155,9 +167,56 @@ function fileFixture(): BackendFixture {
   };
 }
 
+/**
+ * ZooKeeper: a private server on a free port (so the outage case can kill it) with short ticks,
+ * so that sessions, and with them a partitioned holder's lease, end within seconds.
+ */
+function zookeeperFixture(): BackendFixture {
+  const sessionTimeoutMs = 3000;
+  let server: ZookeeperServerProcess | undefined;
+  let proxy: PartitionProxy | undefined;
+  const running = (): ZookeeperServerProcess => {
+    if (!server) throw new Error('zookeeper fixture not set up');
+    return server;
+  };
+  const options = (hosts: string, keyPrefix: string): LockServiceOptions => ({
+    backend: 'zookeeper',
+    zookeeper: { hosts, sessionTimeoutMs },
+    keyPrefix,
+  });
+  return {
+    name: 'zookeeper',
+    crossProcess: true,
+    async setup() {
+      const [port] = await freePorts(1);
+      server = new ZookeeperServerProcess(port);
+      await server.start();
+      proxy = new PartitionProxy(port);
+      await proxy.start();
+    },
+    async teardown() {
+      await proxy?.close();
+      await server?.destroy();
+    },
+    options: (keyPrefix) => options(running().hosts, keyPrefix),
+    outage: {
+      stop: () => running().stop(),
+      start: () => running().start(),
+    },
+    leaseLoss: {
+      // The holder reaches the server through the proxy; a partition longer than the session
+      // timeout makes the server expire the session and delete the holder's nodes.
+      holderOptions: (keyPrefix) => options(proxy?.hosts ?? '', keyPrefix),
+      cut: () => Promise.resolve(proxy?.blackHole()),
+      heal: () => Promise.resolve(proxy?.heal()),
+    },
+  };
+}
+
 export const BACKEND_FIXTURES: readonly BackendFixture[] = [
   redisFixture(),
   memoryFixture(),
   fileFixture(),
   postgresFixture(),
+  zookeeperFixture(),
 ];

@@ -175,10 +175,13 @@ describe.each(BACKEND_FIXTURES)('backend contract: $name', (fixture) => {
   });
 
   it("a holder whose lease is lost sees its signal abort before anyone else can get the lock; its stale release does not free the successor's lock", async () => {
-    const [stale, next, third] = [service(), service(), service()];
+    const loss = fixture.leaseLoss;
+    const stale = loss ? service(loss.holderOptions(prefix)) : service();
+    const [next, third] = [service(), service()];
     const ttlMs = 400;
     const lock = await stale.acquire('lease:1', { ttlMs, renew: false });
     const aborted = abortedAt(lock);
+    await loss?.cut();
     let successor: Lock | null = null;
     let gotAt = 0;
     while (!successor) {
@@ -192,6 +195,7 @@ describe.each(BACKEND_FIXTURES)('backend contract: $name', (fixture) => {
     expect(lock.held).toBe(false);
     expect(compareFences(successor.fence, lock.fence)).toBeGreaterThan(0);
 
+    await loss?.heal();
     await lock.release(); // stale
     expect(await third.tryAcquire('lease:1')).toBeNull();
     await expect(successor.extend()).resolves.toBeUndefined(); // still the owner

@@ -144,7 +144,7 @@ describe('the npm tarball', () => {
     },
   );
 
-  it('works without the optional peers (ioredis, pg, prom-client) when they are not selected', async () => {
+  it('works without the optional peers (ioredis, pg, node-zookeeper-client, prom-client) when they are not selected', async () => {
     const bare = join(dir, 'bare');
     mkdirSync(bare);
     await install(bare, required);
@@ -158,8 +158,9 @@ describe('the npm tarball', () => {
       fence: string;
       redis: string;
       postgres: string;
+      zookeeper: string;
     };
-    expect(output.missing).toEqual(['ioredis', 'pg', 'prom-client']);
+    expect(output.missing).toEqual(['ioredis', 'pg', 'node-zookeeper-client', 'prom-client']);
     expect(output.fence).toBe('1');
     // Selecting redis without its client fails at construction, naming the missing module.
     expect(output.redis).toMatch(
@@ -167,6 +168,9 @@ describe('the npm tarball', () => {
     );
     expect(output.postgres).toMatch(
       /^lock backend "postgres" needs its client library .*Cannot find module 'pg'/,
+    );
+    expect(output.zookeeper).toMatch(
+      /^lock backend "zookeeper" needs its client library .*Cannot find module 'node-zookeeper-client'/,
     );
   });
 });
