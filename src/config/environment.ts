@@ -150,6 +150,41 @@ export class Environment {
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 20_000;
 
+  /** A checkout hold's lifetime when the request names none, in seconds. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_TTL_SECONDS = 600;
+
+  /** The shortest ttlSeconds a request may ask for, in seconds (30 in production). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_MIN_TTL_SECONDS = 30;
+
+  /** The longest ttlSeconds a request may ask for, in seconds (24 h). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_MAX_TTL_SECONDS = 86_400;
+
+  /** How often every instance sweeps expired checkout holds, in ms. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(50)
+  @Max(3_600_000)
+  CHECKOUT_SWEEP_INTERVAL_MS = 1000;
+
+  /** How many expired holds one sweep claims (and locks) at a time. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  CHECKOUT_SWEEP_BATCH_SIZE = 50;
+
   /**
    * Test-only fault injection (src/fault-injection): `point=action,...`. Empty in normal use;
    * refused in production.
@@ -169,6 +204,13 @@ function crossCheck(env: Environment): string[] {
     problems.push(
       `SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + DATABASE_STATEMENT_TIMEOUT_MS ` +
         `(${env.LOCK_WAIT_MS} + ${env.DATABASE_STATEMENT_TIMEOUT_MS} = ${needed}), got ${env.SHUTDOWN_GRACE_MS}`,
+    );
+  }
+  const ttl = env.CHECKOUT_HOLD_TTL_SECONDS;
+  if (ttl < env.CHECKOUT_HOLD_MIN_TTL_SECONDS || ttl > env.CHECKOUT_HOLD_MAX_TTL_SECONDS) {
+    problems.push(
+      `CHECKOUT_HOLD_TTL_SECONDS: must lie within CHECKOUT_HOLD_MIN_TTL_SECONDS..CHECKOUT_HOLD_MAX_TTL_SECONDS ` +
+        `(${env.CHECKOUT_HOLD_MIN_TTL_SECONDS}..${env.CHECKOUT_HOLD_MAX_TTL_SECONDS}), got ${ttl}`,
     );
   }
   if (env.FAULT_POINTS !== '') {
