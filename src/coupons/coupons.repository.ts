@@ -315,8 +315,8 @@ WITH seen AS (
    WHERE c.id = d.id AND d.refusal IS NULL
   RETURNING c.id, c.per_customer_limit, c.discount_type, c.discount_value
 ), used AS (
-  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, ${customerCounter}, usage_limit)
-  SELECT id, $2, 1, per_customer_limit FROM counted
+  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, held_count, usage_limit)
+  SELECT id, $2, ${mode === 'redeem' ? '1, 0' : '0, 1'}, per_customer_limit FROM counted
   ON CONFLICT (coupon_id, customer_id)
   DO UPDATE SET ${customerCounter} = u.${customerCounter} + 1, usage_limit = EXCLUDED.usage_limit
   RETURNING coupon_id
