@@ -362,7 +362,7 @@ export interface SweeperRaceOptions {
 
 /**
  * Holds with a coupon expire together while both instances sweep them; a confirm for each
- * arrives around its expiry instant (from 400 ms before to 100 ms after expiresAt, by the client's clock on the same host). Proves: each
+ * arrives around its expiry instant (from 1.2 s before to 300 ms after expiresAt, by the client's clock on the same host). Proves: each
  * hold ends confirmed (only if the confirm committed before expiresAt) or released by expiry,
  * never both and never twice; stock, reserved, heldCount and redeemedCount are exact.
  */
@@ -417,10 +417,10 @@ export async function sweeperRace(
   const started = performance.now();
   const outcomes = await Promise.all(
     holds.map(async (hold, index) => {
-      // From 400 ms before to 100 ms after expiresAt: a confirm needs its locks and a
-      // transaction, so the early ones win, the late ones must lose, and those in between race
-      // the sweepers of both instances.
-      const offset = ((index % 11) - 8) * 50;
+      // From 1.2 s before to 300 ms after expiresAt: the confirms queue on one SKU's lock, so
+      // the early ones win, the late ones must lose, and those in between race the sweepers of
+      // both instances.
+      const offset = ((index % 11) - 8) * 150;
       await sleep(Date.parse(hold.expiresAt) + offset - Date.now());
       const request: RequestSpec = {
         method: 'POST',
