@@ -39,6 +39,8 @@ export interface CouponState {
   code: string;
   maxRedemptions: number | null;
   redeemedCount: number;
+  /** Uses held by checkout holds. */
+  heldCount: number;
   remaining: number | null;
 }
 
@@ -54,6 +56,9 @@ export interface RedemptionRow {
 export interface ProductState {
   sku: string;
   stock: number;
+  /** Held by checkout holds; available = stock - reserved. */
+  reserved: number;
+  available: number;
   priceAmount: number;
 }
 
@@ -61,6 +66,8 @@ export interface MovementRow {
   id: string;
   sku: string;
   delta: number;
+  /** Change of reserved (checkout holds). */
+  reservedDelta: number;
   reason: string;
   reference: string | null;
 }
@@ -83,6 +90,7 @@ export function toCoupon(body: JsonObject): CouponState {
     code: str(body, 'code') ?? '',
     maxRedemptions: num(body, 'maxRedemptions') ?? null,
     redeemedCount: num(body, 'redeemedCount') ?? Number.NaN,
+    heldCount: num(body, 'heldCount') ?? Number.NaN,
     remaining: num(body, 'remaining') ?? null,
   };
 }
@@ -153,6 +161,8 @@ function toProduct(body: JsonObject): ProductState {
   return {
     sku: str(body, 'sku') ?? '',
     stock: num(body, 'stock') ?? Number.NaN,
+    reserved: num(body, 'reserved') ?? Number.NaN,
+    available: num(body, 'available') ?? Number.NaN,
     priceAmount: num(body, 'priceAmount') ?? Number.NaN,
   };
 }
@@ -214,6 +224,7 @@ export async function readMovements(cluster: Cluster, sku: string): Promise<Move
     id: str(row, 'id') ?? '',
     sku: str(row, 'sku') ?? '',
     delta: num(row, 'delta') ?? Number.NaN,
+    reservedDelta: num(row, 'reservedDelta') ?? Number.NaN,
     reason: str(row, 'reason') ?? '',
     reference: str(row, 'reference') ?? null,
   }));
@@ -224,4 +235,28 @@ export function duplicates<T>(items: readonly T[], key: (item: T) => string): st
   const counts = new Map<string, number>();
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
   return [...counts].filter(([, count]) => count > 1).map(([k, count]) => `${k} x${count}`);
+}
+
+export interface HoldState {
+  id: string;
+  status: string;
+  orderId: string | null;
+  expiresAt: string;
+  endedAt: string | null;
+}
+
+export async function readHold(cluster: Cluster, id: string, index = 0): Promise<HoldState> {
+  const body = await expectStatus(
+    cluster,
+    { method: 'GET', path: `/v1/checkouts/${seg(id)}` },
+    200,
+    index,
+  );
+  return {
+    id: str(body, 'id') ?? '',
+    status: str(body, 'status') ?? '',
+    orderId: str(body, 'orderId') ?? null,
+    expiresAt: str(body, 'expiresAt') ?? '',
+    endedAt: str(body, 'endedAt') ?? null,
+  };
 }

@@ -116,7 +116,22 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const durationMs = performance.now() - started;
+  return summarizeStorm(options, outcomes, concurrency, durationMs);
+}
 
+/**
+ * The result of a storm from its recorded outcomes: buckets, per-answer and per-instance
+ * counts, latency, inspect() findings. runStorm uses it; scenarios whose attempts are flows of
+ * several requests (a hold, then its confirm) record their own outcomes and summarize each step.
+ */
+export function summarizeStorm(
+  options: Pick<StormOptions, 'name' | 'cluster' | 'inspect'>,
+  outcomes: readonly Outcome[],
+  concurrency: number,
+  durationMs: number,
+): StormResult {
+  const { cluster } = options;
+  const attempts = outcomes.length;
   const byAnswer: Record<string, number> = {};
   const perInstance = cluster.baseUrls.map(() => 0);
   const malformed: string[] = [];
@@ -148,7 +163,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     concurrency,
     instances: cluster.size,
     durationMs,
-    outcomes,
+    outcomes: [...outcomes],
     successes,
     refusals,
     unexpected,

@@ -1,6 +1,7 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { CheckoutsModule } from './checkouts/checkouts.module';
 import { AuthModule } from './auth/auth.module';
 import { ProblemDetailsFilter } from './common/http/problem-details.filter';
 import { CouponsModule } from './coupons/coupons.module';
@@ -79,6 +80,7 @@ export class AppModule {
         CouponsModule,
         InventoryModule,
         OrdersModule,
+        CheckoutsModule,
         ...(options.naiveRoutes ? [NaiveModule, DemoModule] : []),
       ],
       providers: [

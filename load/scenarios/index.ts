@@ -1,4 +1,5 @@
 import type { Verdict } from '../verdict';
+import { checkoutHolds, sweeperRace } from './checkout-holds';
 import type { ScenarioContext } from './context';
 import { hotCoupon } from './hot-coupon';
 import { naiveHotCoupon } from './naive-hot-coupon';
@@ -6,6 +7,13 @@ import { ordersMixed } from './orders-mixed';
 import { perCustomer } from './per-customer';
 import { stockDecrement } from './stock-decrement';
 
+export {
+  checkoutHolds,
+  type CheckoutHoldsOptions,
+  type HoldRunFacts,
+  sweeperRace,
+  type SweeperRaceOptions,
+} from './checkout-holds';
 export type { ScenarioContext } from './context';
 export { hotCoupon, type HotCouponOptions } from './hot-coupon';
 export { naiveHotCoupon } from './naive-hot-coupon';
@@ -44,6 +52,22 @@ export const SCENARIOS: Record<string, ScenarioEntry> = {
       '120 orders with a coupon limited to 30 over 5 shared SKUs, then a double-cancel storm',
     k6: 'k6/orders-mixed.js',
     run: (ctx, factor) => ordersMixed(ctx, { oversubscription: factor }),
+  },
+  'checkout-holds': {
+    summary:
+      'hot SKU, stock 50, 50 x N holds (TTL 2 s; N = :factor, default 20) confirmed/cancelled/expired',
+    k6: 'k6/checkout-holds.js',
+    run: (ctx, factor) => checkoutHolds(ctx, { hot: 'sku', oversubscription: factor }),
+  },
+  'checkout-holds-coupon': {
+    summary: 'hot coupon, limit 50, 50 x N holds (TTL 2 s) confirmed/cancelled/expired',
+    k6: 'k6/checkout-holds.js',
+    run: (ctx, factor) => checkoutHolds(ctx, { hot: 'coupon', oversubscription: factor }),
+  },
+  'sweeper-race': {
+    summary: '60 holds expiring at once while both instances sweep and confirms hit the instant',
+    k6: 'k6/checkout-holds.js',
+    run: (ctx, factor) => sweeperRace(ctx, { holds: factor }),
   },
   naive: {
     summary: 'TEACHING AID: the hot-coupon storm against the unsafe /v1/naive routes; MUST fail',

@@ -49,7 +49,13 @@ describe('docker-compose.yml and Dockerfile', () => {
       .filter(([, service]) => service.image !== undefined && service.build === undefined)
       .filter(([, service]) => !service.image!.startsWith('couponlock:'))
       .map(([name, service]) => ({ name, image: effectiveImage(service.image!) }));
-    expect(images.map((entry) => entry.name).sort()).toEqual(['k6', 'nginx', 'postgres', 'redis', 'zookeeper']);
+    expect(images.map((entry) => entry.name).sort()).toEqual([
+      'k6',
+      'nginx',
+      'postgres',
+      'redis',
+      'zookeeper',
+    ]);
     for (const entry of images) {
       expect({ ...entry, pinned: isPinned(entry.image) }).toEqual({ ...entry, pinned: true });
     }

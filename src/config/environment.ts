@@ -224,6 +224,41 @@ export class Environment {
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 20_000;
 
+  /** A checkout hold's lifetime when the request names none, in seconds. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_TTL_SECONDS = 600;
+
+  /** The shortest ttlSeconds a request may ask for, in seconds (30 in production). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_MIN_TTL_SECONDS = 30;
+
+  /** The longest ttlSeconds a request may ask for, in seconds (24 h). */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CHECKOUT_HOLD_MAX_TTL_SECONDS = 86_400;
+
+  /** How often every instance sweeps expired checkout holds, in ms. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(50)
+  @Max(3_600_000)
+  CHECKOUT_SWEEP_INTERVAL_MS = 1000;
+
+  /** How many expired holds one sweep claims (and locks) at a time. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  CHECKOUT_SWEEP_BATCH_SIZE = 50;
+
   /**
    * Rate limits (429 RATE_LIMITED, counted in Redis so they hold across instances). Turn them
    * off for load proofs and benchmarks, which are floods from one key by design.
@@ -329,6 +364,13 @@ function crossCheck(env: Environment): string[] {
     parseTrustProxy(env.TRUST_PROXY);
   } catch (error) {
     problems.push(`TRUST_PROXY: ${(error as Error).message}`);
+  }
+  const ttl = env.CHECKOUT_HOLD_TTL_SECONDS;
+  if (ttl < env.CHECKOUT_HOLD_MIN_TTL_SECONDS || ttl > env.CHECKOUT_HOLD_MAX_TTL_SECONDS) {
+    problems.push(
+      `CHECKOUT_HOLD_TTL_SECONDS: must lie within CHECKOUT_HOLD_MIN_TTL_SECONDS..CHECKOUT_HOLD_MAX_TTL_SECONDS ` +
+        `(${env.CHECKOUT_HOLD_MIN_TTL_SECONDS}..${env.CHECKOUT_HOLD_MAX_TTL_SECONDS}), got ${ttl}`,
+    );
   }
   if (env.FAULT_POINTS !== '') {
     if (env.NODE_ENV === 'production') {

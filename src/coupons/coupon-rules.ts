@@ -11,12 +11,13 @@ import {
   MinOrderNotMetError,
 } from './coupons.errors';
 
+/** Uses left: the limit less active redemptions and uses held by checkout holds. */
 export function remainingOf(
-  coupon: Pick<CouponEntity, 'maxRedemptions' | 'redeemedCount'>,
+  coupon: Pick<CouponEntity, 'maxRedemptions' | 'redeemedCount' | 'heldCount'>,
 ): number | null {
   return coupon.maxRedemptions === null
     ? null
-    : Math.max(0, coupon.maxRedemptions - coupon.redeemedCount);
+    : Math.max(0, coupon.maxRedemptions - coupon.redeemedCount - coupon.heldCount);
 }
 
 /**

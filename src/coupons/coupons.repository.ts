@@ -136,7 +136,7 @@ function qualified(alias: string): string {
 
 /** Every column of a coupon row; the statements below judge, write and return whole rows. */
 const COUPON_COLUMNS = `id, code, discount_type, discount_value, max_redemptions, per_customer_limit,
-  min_order_amount, starts_at, expires_at, active, redeemed_count, last_fence, created_at, updated_at`;
+  min_order_amount, starts_at, expires_at, active, redeemed_count, held_count, last_fence, created_at, updated_at`;
 
 interface RedemptionRow {
   id: string;
@@ -164,6 +164,7 @@ interface CouponRow {
   expires_at: Date | null;
   active: boolean;
   redeemed_count: number;
+  held_count: number;
   last_fence: string;
   created_at: Date;
   updated_at: Date;
@@ -206,6 +207,7 @@ function toCoupon(row: CouponRow): CouponEntity {
     expiresAt: row.expires_at,
     active: row.active,
     redeemedCount: row.redeemed_count,
+    heldCount: row.held_count,
     lastFence: row.last_fence,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -249,8 +251,8 @@ function refusalOf(c: string, p: RedeemParameters): string {
     WHEN ${c}.starts_at > now() THEN 'COUPON_NOT_STARTED'
     WHEN ${c}.expires_at <= now() THEN 'COUPON_EXPIRED'
     WHEN ${p.orderAmount}::bigint < GREATEST(${c}.min_order_amount, 1) THEN 'MIN_ORDER_NOT_MET'
-    WHEN ${c}.redeemed_count >= ${c}.max_redemptions THEN 'COUPON_EXHAUSTED'
-    WHEN ${c}.per_customer_limit <= (SELECT u.active_count FROM coupon_customer_usage u
+    WHEN ${c}.redeemed_count + ${c}.held_count >= ${c}.max_redemptions THEN 'COUPON_EXHAUSTED'
+    WHEN ${c}.per_customer_limit <= (SELECT u.active_count + u.held_count FROM coupon_customer_usage u
                                       WHERE u.coupon_id = ${c}.id AND u.customer_id = ${p.customerId})
       THEN 'CUSTOMER_LIMIT_REACHED'
   END`;
@@ -277,7 +279,19 @@ function discountOf(c: string, orderAmount: string): string {
  *    ledger row (redemptions_one_active_per_order). The constraints stay as the last word for
  *    rows a racing lock-free redeem inserted after our snapshot; they abort the statement.
  */
-const REDEEM_SQL = `
+const REDEEM_SQL = redeemSql('redeem');
+
+/**
+ * REDEEM_SQL's twin for a checkout hold: the same verdict, but the use is counted as held
+ * (coupons.held_count, coupon_customer_usage.held_count) and no redemption is written; `$3`
+ * is the hold id. Returns the discount the hold keeps.
+ */
+const HOLD_SQL = redeemSql('hold');
+
+function redeemSql(mode: 'redeem' | 'hold'): string {
+  const counter = mode === 'redeem' ? 'redeemed_count' : 'held_count';
+  const customerCounter = mode === 'redeem' ? 'active_count' : 'held_count';
+  return `
 WITH seen AS (
   SELECT ${COUPON_COLUMNS} FROM coupons WHERE code = $1
 ), judged AS (
@@ -294,30 +308,38 @@ WITH seen AS (
   SELECT * FROM judged WHERE refusal IS NOT NULL
 ), counted AS (
   UPDATE coupons c
-     SET redeemed_count = c.redeemed_count + 1,
+     SET ${counter} = c.${counter} + 1,
          last_fence = GREATEST(c.last_fence, COALESCE($5::bigint, c.last_fence)),
          updated_at = now()
     FROM decision d
    WHERE c.id = d.id AND d.refusal IS NULL
   RETURNING c.id, c.per_customer_limit, c.discount_type, c.discount_value
 ), used AS (
-  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, usage_limit)
-  SELECT id, $2, 1, per_customer_limit FROM counted
+  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, held_count, usage_limit)
+  SELECT id, $2, ${mode === 'redeem' ? '1, 0' : '0, 1'}, per_customer_limit FROM counted
   ON CONFLICT (coupon_id, customer_id)
-  DO UPDATE SET active_count = u.active_count + 1, usage_limit = EXCLUDED.usage_limit
+  DO UPDATE SET ${customerCounter} = u.${customerCounter} + 1, usage_limit = EXCLUDED.usage_limit
   RETURNING coupon_id
-), redeemed AS (
+), ${
+    mode === 'redeem'
+      ? `redeemed AS (
   INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
   SELECT c.id, $2, $3, $4::bigint, ${discountOf('c', '$4')}, $5::bigint
     FROM counted c JOIN used ON used.coupon_id = c.id
   RETURNING ${REDEMPTION_COLUMNS.join(', ')}
-)
+)`
+      : `redeemed AS (
+  SELECT c.id AS coupon_id, ${discountOf('c', '$4')} AS discount_amount
+    FROM counted c JOIN used ON used.coupon_id = c.id
+)`
+  }
 SELECT d.refusal, d.code AS coupon_code, d.starts_at, d.expires_at,
        GREATEST(d.min_order_amount, 1) AS min_required,
        (SELECT r.id FROM redemptions r
          WHERE r.coupon_id = d.id AND r.order_id = $3 AND r.status = 'active') AS existing_redemption_id,
-       ${qualified('redeemed')}
+       ${mode === 'redeem' ? qualified('redeemed') : 'redeemed.coupon_id, redeemed.discount_amount'}
   FROM decision d LEFT JOIN redeemed ON true`;
+}
 
 /**
  * Releases an active redemption exactly once, judged like REDEEM_SQL: the redemption with its
@@ -411,7 +433,7 @@ WITH seen AS (
    WHERE c.id = d.id AND d.refusal IS NULL
   RETURNING c.*
 )
-SELECT d.refusal, d.redeemed_count AS usage_seen, updated.*
+SELECT d.refusal, d.redeemed_count + d.held_count AS usage_seen, updated.*
   FROM decision d LEFT JOIN updated ON true`;
 
 function changed(c: string, column: string, flag: string, value: string): string {
@@ -421,7 +443,8 @@ function changed(c: string, column: string, flag: string, value: string): string
 function updateRefusalOf(x: string): string {
   return `CASE
     WHEN $14::bigint IS NOT NULL AND ${x}.last_fence > $14::bigint THEN 'STALE_FENCE'
-    WHEN ${changed(x, 'max_redemptions', '$2', '$3::integer')} < ${x}.redeemed_count THEN 'LIMIT_BELOW_USAGE'
+    WHEN ${changed(x, 'max_redemptions', '$2', '$3::integer')} < ${x}.redeemed_count + ${x}.held_count
+      THEN 'LIMIT_BELOW_USAGE'
     WHEN ${changed(x, 'starts_at', '$8', '$9::timestamptz')} >= ${changed(x, 'expires_at', '$10', '$11::timestamptz')}
       THEN 'WINDOW_INVALID'
   END`;
@@ -434,6 +457,134 @@ SELECT ${COUPON_COLUMNS}, ${refusalOf('c', { customerId: '$2', orderAmount: '$3'
        c.code AS coupon_code, GREATEST(c.min_order_amount, 1) AS min_required,
        NULL::uuid AS existing_redemption_id
   FROM coupons c WHERE code = $1`;
+
+/**
+ * Gives back held coupon uses exactly once: each hold's `coupon_released_at` flips from NULL in
+ * the statement that uncounts it from its coupon and its customer. The coupons are locked in id
+ * order and the fences of their locks checked first (`$1` codes, `$2` fences, null: no lock);
+ * `filter` picks the holds (see releaseHeldUses and reclaimExpiredUses).
+ */
+function releaseHeldUsesSql(filter: string, skipLocked: boolean): string {
+  return `
+WITH fences AS (
+  SELECT * FROM unnest($1::varchar[], $2::bigint[]) AS f(code, fence)
+), locked AS (
+  SELECT c.id, c.last_fence, f.fence FROM coupons c JOIN fences f ON f.code = c.code
+   ORDER BY c.id
+   FOR UPDATE OF c
+), stale AS (
+  SELECT 1 FROM locked WHERE fence IS NOT NULL AND last_fence > fence
+), target AS (
+  SELECT h.id FROM checkout_holds h
+   WHERE ${filter} AND h.coupon_released_at IS NULL
+     AND h.coupon_id IN (SELECT id FROM locked) AND NOT EXISTS (SELECT 1 FROM stale)
+   FOR UPDATE OF h${skipLocked ? ' SKIP LOCKED' : ''}
+), marked AS (
+  UPDATE checkout_holds h SET coupon_released_at = clock_timestamp()
+    FROM target t WHERE h.id = t.id AND h.coupon_released_at IS NULL
+  RETURNING h.id, h.coupon_id, h.customer_id
+), per_coupon AS (
+  SELECT coupon_id, count(*)::int AS n FROM marked GROUP BY coupon_id
+), uncounted AS (
+  UPDATE coupons c
+     SET held_count = c.held_count - pc.n,
+         last_fence = GREATEST(c.last_fence, COALESCE(l.fence, c.last_fence)),
+         updated_at = now()
+    FROM per_coupon pc JOIN locked l ON l.id = pc.coupon_id
+   WHERE c.id = pc.coupon_id
+  RETURNING c.id
+), per_customer AS (
+  SELECT coupon_id, customer_id, count(*)::int AS n FROM marked GROUP BY coupon_id, customer_id
+), uncounted_customers AS (
+  UPDATE coupon_customer_usage u SET held_count = u.held_count - pc.n
+    FROM per_customer pc
+   WHERE u.coupon_id = pc.coupon_id AND u.customer_id = pc.customer_id
+  RETURNING u.coupon_id
+)
+SELECT EXISTS (SELECT 1 FROM stale) AS stale,
+       (SELECT count(*) FROM marked)::int AS released,
+       (SELECT count(*) FROM uncounted)::int AS coupons,
+       (SELECT count(*) FROM uncounted_customers)::int AS customers`;
+}
+
+/** `$3`: the hold ids (cancel, sweep). */
+const RELEASE_HELD_USES_SQL = releaseHeldUsesSql('h.id = ANY($3::uuid[])', false);
+
+/**
+ * Holds past their expiry on the PostgreSQL clock whose use nobody gave back yet. A hold row
+ * another transaction has locked is being confirmed, cancelled or swept right now: it is
+ * skipped (that transaction decides it), which also keeps the two from waiting on each other.
+ */
+const RECLAIM_EXPIRED_USES_SQL = releaseHeldUsesSql(
+  `h.status = 'held' AND h.expires_at <= now()`,
+  true,
+);
+
+/**
+ * Turns a hold's coupon use into a redemption for the order the hold became (`$2`), without
+ * judging the coupon again (the hold already counted the use): held_count - 1,
+ * redeemed_count + 1, the customer's held - 1 and active + 1, and the ledger row. Refused only
+ * for a stale fence (`$3`), or when the hold holds no use (nothing is written then).
+ */
+const CONFIRM_HELD_USE_SQL = `
+WITH h AS (
+  SELECT h.id, h.coupon_id, h.customer_id, h.subtotal, h.discount_amount FROM checkout_holds h
+   WHERE h.id = $1 AND h.coupon_id IS NOT NULL AND h.coupon_released_at IS NULL
+), locked AS (
+  SELECT c.id, c.code, c.last_fence FROM coupons c WHERE c.id = (SELECT coupon_id FROM h)
+   FOR UPDATE
+), decision AS (
+  SELECT h.*, l.code,
+         CASE WHEN $3::bigint IS NOT NULL AND l.last_fence > $3::bigint THEN 'STALE_FENCE' END AS refusal
+    FROM h JOIN locked l ON l.id = h.coupon_id
+), counted AS (
+  UPDATE coupons c
+     SET held_count = c.held_count - 1, redeemed_count = c.redeemed_count + 1,
+         last_fence = GREATEST(c.last_fence, COALESCE($3::bigint, c.last_fence)),
+         updated_at = now()
+    FROM decision d
+   WHERE c.id = d.coupon_id AND d.refusal IS NULL
+  RETURNING c.id
+), used AS (
+  UPDATE coupon_customer_usage u
+     SET held_count = u.held_count - 1, active_count = u.active_count + 1
+    FROM decision d, counted
+   WHERE u.coupon_id = counted.id AND u.customer_id = d.customer_id
+  RETURNING u.coupon_id
+), redeemed AS (
+  INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
+  SELECT d.coupon_id, d.customer_id, $2, d.subtotal, d.discount_amount, $3::bigint
+    FROM decision d JOIN used ON used.coupon_id = d.coupon_id
+  RETURNING ${REDEMPTION_COLUMNS.join(', ')}
+)
+SELECT d.refusal, d.code AS coupon_code, ${qualified('redeemed')}
+  FROM decision d LEFT JOIN redeemed ON true`;
+
+export interface HoldUseCommand {
+  code: string;
+  customerId: string;
+  holdId: string;
+  orderAmount: number;
+  fence: string | null;
+}
+
+export type HoldUseOutcome =
+  | { kind: 'held'; couponId: string; discountAmount: number }
+  | { kind: 'refused'; refusal: RedeemRefusal; coupon: CouponFacts }
+  | { kind: 'not_found' };
+
+export type ConfirmUseOutcome =
+  | { kind: 'confirmed'; record: RedemptionRecord }
+  | { kind: 'refused'; refusal: 'STALE_FENCE' }
+  | { kind: 'not_held' };
+
+/** One coupon a release touches, with the fence of its lock (null: written without a lock). */
+export interface CouponFence {
+  code: string;
+  fence: string | null;
+}
+
+export type ReleaseUsesOutcome = { kind: 'released'; count: number } | { kind: 'stale' };
 
 /**
  * All SQL for coupons and their redemption ledger. Every write is one statement that decides,
@@ -500,6 +651,72 @@ export class CouponsRepository {
     if (!row) return { kind: 'not_found' };
     if (row.refusal === null) return { kind: 'updated', coupon: toCoupon(row) };
     return { kind: 'refused', refusal: row.refusal, redeemedCount: row.usage_seen };
+  }
+
+  /** Counts a held use for a checkout hold, or says why not (see HOLD_SQL). */
+  async holdUse(command: HoldUseCommand): Promise<HoldUseOutcome> {
+    const rows = await this.db.query<
+      FactsRow & {
+        refusal: RedeemRefusal | null;
+        coupon_id: string | null;
+        discount_amount: string | null;
+      }
+    >(HOLD_SQL, [
+      command.code,
+      command.customerId,
+      command.holdId,
+      command.orderAmount,
+      command.fence,
+    ]);
+    const [row] = rows;
+    if (!row) return { kind: 'not_found' };
+    if (row.refusal !== null)
+      return { kind: 'refused', refusal: row.refusal, coupon: toFacts(row) };
+    return {
+      kind: 'held',
+      couponId: row.coupon_id ?? '',
+      discountAmount: Number(row.discount_amount),
+    };
+  }
+
+  /** See CONFIRM_HELD_USE_SQL. */
+  async confirmHeldUse(
+    holdId: string,
+    orderId: string,
+    fence: string | null,
+  ): Promise<ConfirmUseOutcome> {
+    const rows = await this.db.query<
+      Partial<RedemptionRow> & { refusal: 'STALE_FENCE' | null; coupon_code: string }
+    >(CONFIRM_HELD_USE_SQL, [holdId, orderId, fence]);
+    const [row] = rows;
+    if (!row) return { kind: 'not_held' };
+    if (row.refusal !== null) return { kind: 'refused', refusal: row.refusal };
+    return { kind: 'confirmed', record: toRedemption(row as RedemptionRow) };
+  }
+
+  /** Gives back the held uses of these holds, each at most once (see releaseHeldUsesSql). */
+  releaseHeldUses(holdIds: readonly string[], coupons: readonly CouponFence[]) {
+    return this.releaseUses(RELEASE_HELD_USES_SQL, coupons, [holdIds]);
+  }
+
+  /** Gives back the uses of every expired hold of these coupons (see releaseHeldUsesSql). */
+  reclaimExpiredUses(coupons: readonly CouponFence[]) {
+    return this.releaseUses(RECLAIM_EXPIRED_USES_SQL, coupons, []);
+  }
+
+  private async releaseUses(
+    sql: string,
+    coupons: readonly CouponFence[],
+    extra: unknown[],
+  ): Promise<ReleaseUsesOutcome> {
+    const rows = await this.db.query<{ stale: boolean; released: number }>(sql, [
+      coupons.map((coupon) => coupon.code),
+      coupons.map((coupon) => coupon.fence),
+      ...extra,
+    ]);
+    const [row] = rows;
+    if (!row || row.stale) return { kind: 'stale' };
+    return { kind: 'released', count: row.released };
   }
 
   /** One statement: decides, explains a refusal and writes (see REDEEM_SQL). */

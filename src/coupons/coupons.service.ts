@@ -9,6 +9,7 @@ import { canonicalCode, refusalError, remainingOf } from './coupon-rules';
 import {
   CouponsRepository,
   type CouponChanges,
+  type HoldUseCommand,
   type RedeemCommand,
   type RedeemOutcome,
   type RedemptionPosition,
@@ -194,7 +195,10 @@ export class CouponsService {
     const command: RedeemCommand = { ...input, code: canonicalCode(input.code), fence };
     try {
       return await this.db.change(async () => {
-        const outcome = await this.coupons.redeem(command);
+        let outcome = await this.coupons.redeem(command);
+        if (isLimitRefusal(outcome) && (await this.reclaimExpired(command.code, fence)) > 0) {
+          outcome = await this.coupons.redeem(command);
+        }
         if (outcome.kind === 'redeemed') return outcome.record;
         throw this.redeemRefused(command, outcome);
       });
@@ -240,6 +244,84 @@ export class CouponsService {
             return new Error(`redeem of ${command.code} violated ${outcome.constraint}`);
         }
     }
+  }
+
+  /**
+   * Counts a held use of the coupon for a checkout hold (coupons.held_count and the customer's
+   * held count, against the same limits as a redemption). Must run inside the caller's
+   * transaction, under the caller's lock on the coupon. Throws the same refusals as redeem.
+   */
+  async holdUse(input: {
+    code: string;
+    customerId: string;
+    holdId: string;
+    orderAmount: number;
+  }): Promise<{ couponId: string; couponCode: string; discountAmount: number }> {
+    const code = canonicalCode(input.code);
+    const fence = this.fenceOf(couponLockKey(code));
+    const command: HoldUseCommand = { ...input, code, fence };
+    let outcome = await this.coupons.holdUse(command);
+    if (isLimitRefusal(outcome) && (await this.reclaimExpired(code, fence)) > 0) {
+      outcome = await this.coupons.holdUse(command);
+    }
+    switch (outcome.kind) {
+      case 'held':
+        return {
+          couponId: outcome.couponId,
+          couponCode: code,
+          discountAmount: outcome.discountAmount,
+        };
+      case 'not_found':
+        throw new CouponNotFoundError(code);
+      case 'refused':
+        if (outcome.refusal === 'STALE_FENCE') throw this.fencing.staleFence(couponLockKey(code));
+        throw refusalError(outcome.refusal, outcome.coupon, { ...input, orderId: input.holdId });
+    }
+  }
+
+  /**
+   * Turns a hold's held use into a redemption of `orderId`; inside the caller's transaction,
+   * under its coupon lock. Returns undefined when the hold holds no use.
+   */
+  async confirmHeldUse(
+    holdId: string,
+    code: string,
+    orderId: string,
+  ): Promise<RedemptionRecord | undefined> {
+    const outcome = await this.coupons.confirmHeldUse(
+      holdId,
+      orderId,
+      this.fenceOf(couponLockKey(code)),
+    );
+    if (outcome.kind === 'refused') throw this.fencing.staleFence(couponLockKey(code));
+    return outcome.kind === 'confirmed' ? outcome.record : undefined;
+  }
+
+  /**
+   * Gives back the held uses of these holds, each exactly once however often it is called;
+   * inside the caller's transaction, under its locks on `codes`. Returns how many it gave back.
+   */
+  async releaseHeldUses(holdIds: readonly string[], codes: readonly string[]): Promise<number> {
+    if (holdIds.length === 0 || codes.length === 0) return 0;
+    const coupons = codes.map((code) => ({ code, fence: this.fenceOf(couponLockKey(code)) }));
+    const outcome = await this.coupons.releaseHeldUses(holdIds, coupons);
+    if (outcome.kind === 'stale') throw this.staleOf(codes);
+    return outcome.count;
+  }
+
+  /**
+   * Expired holds must never block a live customer: when a use is refused for a limit, the
+   * uses of holds past their expiry (PostgreSQL clock) are given back first, under the same
+   * coupon lock, and the verdict is asked again.
+   */
+  private async reclaimExpired(code: string, fence: string | null): Promise<number> {
+    const outcome = await this.coupons.reclaimExpiredUses([{ code, fence }]);
+    if (outcome.kind === 'stale') throw this.fencing.staleFence(couponLockKey(code));
+    return outcome.count;
+  }
+
+  private staleOf(codes: readonly string[]): Error {
+    return this.fencing.staleFence(couponLockKey(codes[0] ?? ''));
   }
 
   async getRedemption(id: string): Promise<RedemptionRecord> {
@@ -300,6 +382,13 @@ export class CouponsService {
   private fenceOf(key: string): string | null {
     return currentLock()?.fenceFor(key) ?? null;
   }
+}
+
+function isLimitRefusal(outcome: { kind: string; refusal?: string }): boolean {
+  return (
+    outcome.kind === 'refused' &&
+    (outcome.refusal === 'COUPON_EXHAUSTED' || outcome.refusal === 'CUSTOMER_LIMIT_REACHED')
+  );
 }
 
 function windowError(): RequestValidationError {

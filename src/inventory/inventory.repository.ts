@@ -29,6 +29,8 @@ export interface MovementRecord {
   id: string;
   sku: string;
   delta: number;
+  /** Change of reserved (checkout holds). */
+  reservedDelta: number;
   reason: MovementReason;
   reference: string | null;
   fence: string | null;
@@ -46,6 +48,8 @@ export interface StockLine {
   refusal: StockRefusal | null;
   /** Stock after the change when it was made; the stock that refused it otherwise. */
   stock: number;
+  /** stock - reserved, likewise: what a take or a hold could have had. */
+  available: number;
 }
 
 export type TakeOutcome =
@@ -64,6 +68,8 @@ interface StockRow {
   price_amount: string | null;
   initial_stock: number | null;
   stock: number | null;
+  reserved: number | null;
+  available: number | null;
   last_fence: string | null;
   created_at: Date | null;
   updated_at: Date | null;
@@ -71,9 +77,11 @@ interface StockRow {
 }
 
 const PRODUCT_COLUMNS =
-  'id, sku, name, price_amount, initial_stock, stock, last_fence, created_at, updated_at';
+  'id, sku, name, price_amount, initial_stock, stock, reserved, last_fence, created_at, updated_at';
 
-function toProduct(row: Omit<StockRow, 'quantity' | 'refusal' | 'changed'>): ProductEntity {
+function toProduct(
+  row: Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>,
+): ProductEntity {
   return Object.assign(new ProductEntity(), {
     id: row.id,
     sku: row.sku,
@@ -81,6 +89,7 @@ function toProduct(row: Omit<StockRow, 'quantity' | 'refusal' | 'changed'>): Pro
     priceAmount: Number(row.price_amount),
     initialStock: row.initial_stock,
     stock: row.stock,
+    reserved: row.reserved,
     lastFence: row.last_fence,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -94,7 +103,8 @@ function toProduct(row: Omit<StockRow, 'quantity' | 'refusal' | 'changed'>): Pro
  *    line is refused, the statement stops here, read-only: no row locks, no WAL;
  * 2. `latest`: otherwise the products are locked in id order (so two changes of overlapping
  *    SKUs can never deadlock) and judged again on their newest versions;
- * 3. `decision`: the versions that decided; all lines change or none (`$6` is the delta sign).
+ * 3. `decision`: the versions that decided; all lines change or none (`$6` is the sign of the
+ *    stock change, `$7` of the reserved change: a take is (-1, 0), a hold (0, +1)).
  * The reason a client hears is the one that stopped the write, with PostgreSQL's numbers.
  */
 function stockChangeSql(refusal: (x: string) => string): string {
@@ -103,13 +113,13 @@ WITH wanted AS (
   SELECT * FROM unnest($1::varchar[], $2::int[], $3::bigint[]) WITH ORDINALITY AS w(sku, quantity, fence, line)
 ), seen AS (
   SELECT w.line, w.sku, w.quantity, w.fence,
-         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.last_fence, p.created_at, p.updated_at
+         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at
     FROM wanted w LEFT JOIN products p ON p.sku = w.sku
 ), judged AS (
   SELECT seen.*, ${refusal('seen')} AS refusal FROM seen
 ), latest AS (
   SELECT w.line, w.sku, w.quantity, w.fence,
-         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.last_fence, p.created_at, p.updated_at
+         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at
     FROM products p JOIN wanted w ON w.sku = p.sku
    WHERE NOT EXISTS (SELECT 1 FROM judged WHERE refusal IS NOT NULL)
    ORDER BY p.id
@@ -121,38 +131,125 @@ WITH wanted AS (
 ), changed AS (
   UPDATE products p
      SET stock = p.stock + $6::int * d.quantity,
+         reserved = p.reserved + $7::int * d.quantity,
          last_fence = GREATEST(p.last_fence, d.fence),
          updated_at = now()
     FROM decision d
    WHERE p.id = d.id AND NOT EXISTS (SELECT 1 FROM decision WHERE refusal IS NOT NULL)
-  RETURNING p.id, p.stock, p.updated_at
+  RETURNING p.id, p.stock, p.reserved, p.updated_at
 ), ledger AS (
-  INSERT INTO inventory_movements (product_id, delta, reason, reference, fence)
-  SELECT d.id, $6::int * d.quantity, $4, $5, d.fence FROM decision d JOIN changed c ON c.id = d.id
+  INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
+  SELECT d.id, $6::int * d.quantity, $7::int * d.quantity, $4, $5, d.fence
+    FROM decision d JOIN changed c ON c.id = d.id
 )
 SELECT d.sku, d.quantity, d.refusal, d.id, d.name, d.price_amount, d.initial_stock,
-       COALESCE(c.stock, d.stock) AS stock, d.last_fence, d.created_at,
+       COALESCE(c.stock, d.stock) AS stock, COALESCE(c.reserved, d.reserved) AS reserved,
+       COALESCE(c.stock, d.stock) - COALESCE(c.reserved, d.reserved) AS available,
+       d.last_fence, d.created_at,
        COALESCE(c.updated_at, d.updated_at) AS updated_at, c.id IS NOT NULL AS changed
   FROM decision d LEFT JOIN changed c ON c.id = d.id
  ORDER BY d.line`;
 }
 
+/** A take and a hold can only have what holds leave: available = stock - reserved. */
 const TAKE_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
     WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
-    WHEN ${x}.stock < ${x}.quantity THEN 'INSUFFICIENT_STOCK'
+    WHEN ${x}.stock - ${x}.reserved < ${x}.quantity THEN 'INSUFFICIENT_STOCK'
   END`,
 );
 
-/** `$7`: the largest stock a product may hold. */
+/** `$8`: the largest stock a product may hold. */
 const GIVE_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
     WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
-    WHEN ${x}.stock::bigint + ${x}.quantity > $7::bigint THEN 'STOCK_LIMIT_EXCEEDED'
+    WHEN ${x}.stock::bigint + ${x}.quantity > $8::bigint THEN 'STOCK_LIMIT_EXCEEDED'
   END`,
 );
+
+/**
+ * Gives back (or, for a confirm, consumes) the reservations of hold lines, each at most once:
+ * - the products are locked in id order and the fences of their SKU locks checked first
+ *   (`$1` SKUs, `$2` fences); a stale fence changes nothing;
+ * - `release`/`reclaim`: each line's `released_at` flips from NULL in the same statement that
+ *   takes its quantity off `reserved` and appends its 'hold_released' ledger row;
+ * - `confirm`: the lines of the hold (whose status the caller flips in the same transaction)
+ *   leave stock and reserved together, ledger 'hold_confirmed';
+ * - `reclaim`: the lines of holds past their expiry (PostgreSQL clock) on these products; a
+ *   hold row someone else has locked is being decided right now and is skipped.
+ * The ledger's unique index (reference, product, reason) is the last word: a line is never
+ * released or confirmed twice, whatever raced.
+ */
+function holdLinesSql(mode: 'release' | 'confirm' | 'reclaim'): string {
+  const target =
+    mode === 'reclaim'
+      ? `SELECT i.hold_id, i.product_id FROM checkout_hold_items i
+           JOIN checkout_holds h ON h.id = i.hold_id
+          WHERE h.status = 'held' AND h.expires_at <= now() AND i.released_at IS NULL
+            AND i.product_id IN (SELECT id FROM locked) AND NOT EXISTS (SELECT 1 FROM stale)
+          FOR UPDATE OF i, h SKIP LOCKED`
+      : `SELECT i.hold_id, i.product_id FROM checkout_hold_items i
+          WHERE i.hold_id = ANY($3::uuid[]) AND i.released_at IS NULL
+            AND i.product_id IN (SELECT id FROM locked) AND NOT EXISTS (SELECT 1 FROM stale)
+          FOR UPDATE OF i`;
+  const marked =
+    mode === 'confirm'
+      ? `SELECT i.hold_id, i.product_id, i.quantity
+           FROM checkout_hold_items i JOIN target t USING (hold_id, product_id)`
+      : `UPDATE checkout_hold_items i SET released_at = clock_timestamp()
+           FROM target t
+          WHERE i.hold_id = t.hold_id AND i.product_id = t.product_id AND i.released_at IS NULL
+         RETURNING i.hold_id, i.product_id, i.quantity`;
+  const stockSign = mode === 'confirm' ? -1 : 0;
+  const reason = mode === 'confirm' ? 'hold_confirmed' : 'hold_released';
+  return `
+WITH fences AS (
+  SELECT * FROM unnest($1::varchar[], $2::bigint[]) AS f(sku, fence)
+), locked AS (
+  SELECT p.id, p.last_fence, f.fence FROM products p JOIN fences f ON f.sku = p.sku
+   ORDER BY p.id
+   FOR UPDATE OF p
+), stale AS (
+  SELECT 1 FROM locked WHERE last_fence > fence
+), target AS (
+  ${target}
+), marked AS (
+  ${marked}
+), per_product AS (
+  SELECT product_id, sum(quantity)::int AS quantity FROM marked GROUP BY product_id
+), changed AS (
+  UPDATE products p
+     SET stock = p.stock + ${stockSign} * pp.quantity,
+         reserved = p.reserved - pp.quantity,
+         last_fence = GREATEST(p.last_fence, l.fence),
+         updated_at = now()
+    FROM per_product pp JOIN locked l ON l.id = pp.product_id
+   WHERE p.id = pp.product_id
+  RETURNING p.id
+), ledger AS (
+  INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
+  SELECT m.product_id, ${stockSign} * m.quantity, -m.quantity, '${reason}', m.hold_id::text, l.fence
+    FROM marked m JOIN locked l ON l.id = m.product_id
+  RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM stale) AS stale,
+       (SELECT count(*) FROM ledger)::int AS lines,
+       (SELECT count(*) FROM changed)::int AS products`;
+}
+
+const RELEASE_HOLD_LINES_SQL = holdLinesSql('release');
+const CONFIRM_HOLD_LINES_SQL = holdLinesSql('confirm');
+const RECLAIM_EXPIRED_LINES_SQL = holdLinesSql('reclaim');
+
+/** A SKU a hold-line statement touches, with the fence of its lock. */
+export interface SkuFence {
+  sku: string;
+  fence: string;
+}
+
+export type HoldLinesOutcome = { kind: 'done'; lines: number } | { kind: 'stale' };
 
 @Injectable()
 export class InventoryRepository {
@@ -168,7 +265,9 @@ export class InventoryRepository {
 
   /** Inserts, or returns undefined when the SKU is taken. */
   async insert(product: NewProduct): Promise<ProductEntity | undefined> {
-    const rows = await this.db.query<Omit<StockRow, 'quantity' | 'refusal' | 'changed'>>(
+    const rows = await this.db.query<
+      Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>
+    >(
       `INSERT INTO products (sku, name, price_amount, initial_stock, stock)
        VALUES ($1, $2, $3, $4, $4)
        ON CONFLICT (sku) DO NOTHING
@@ -187,7 +286,24 @@ export class InventoryRepository {
     reason: Extract<MovementReason, 'decrement' | 'order_placed'>,
     reference: string | null,
   ): Promise<TakeOutcome> {
-    const rows = await this.change(TAKE_SQL, changes, reason, reference, -1);
+    return this.takeOrReserve(changes, reason, reference);
+  }
+
+  /**
+   * Reserves stock for a checkout hold: reserved + quantity on every line or on none, against
+   * available = stock - reserved, with a 'hold_reserved' ledger row per line (see TAKE_SQL).
+   */
+  reserve(changes: readonly StockChange[], holdId: string): Promise<TakeOutcome> {
+    return this.takeOrReserve(changes, 'hold_reserved', holdId);
+  }
+
+  private async takeOrReserve(
+    changes: readonly StockChange[],
+    reason: Extract<MovementReason, 'decrement' | 'order_placed' | 'hold_reserved'>,
+    reference: string | null,
+  ): Promise<TakeOutcome> {
+    const [stockSign, reservedSign] = reason === 'hold_reserved' ? [0, 1] : [-1, 0];
+    const rows = await this.change(TAKE_SQL, changes, reason, reference, stockSign, reservedSign);
     if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
     return {
       kind: 'taken',
@@ -207,7 +323,7 @@ export class InventoryRepository {
     reason: Extract<MovementReason, 'restock' | 'order_cancelled'>,
     reference: string | null,
   ): Promise<GiveOutcome> {
-    const rows = await this.change(GIVE_SQL, changes, reason, reference, 1, MAX_STOCK);
+    const rows = await this.change(GIVE_SQL, changes, reason, reference, 1, 0, MAX_STOCK);
     if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
     return { kind: 'given', products: rows.map(toProduct) };
   }
@@ -217,7 +333,8 @@ export class InventoryRepository {
     changes: readonly StockChange[],
     reason: MovementReason,
     reference: string | null,
-    sign: 1 | -1,
+    stockSign: number,
+    reservedSign: number,
     ...extra: unknown[]
   ): Promise<StockRow[]> {
     return this.db.query<StockRow>(sql, [
@@ -226,25 +343,71 @@ export class InventoryRepository {
       changes.map((change) => change.fence),
       reason,
       reference,
-      sign,
+      stockSign,
+      reservedSign,
       ...extra,
     ]);
   }
 
+  /** See holdLinesSql: gives back the unreleased lines of these holds. */
+  releaseHoldLines(holdIds: readonly string[], skus: readonly SkuFence[]) {
+    return this.holdLines(RELEASE_HOLD_LINES_SQL, skus, [holdIds]);
+  }
+
+  /** See holdLinesSql: the lines of these holds leave stock and reserved together. */
+  confirmHoldLines(holdIds: readonly string[], skus: readonly SkuFence[]) {
+    return this.holdLines(CONFIRM_HOLD_LINES_SQL, skus, [holdIds]);
+  }
+
+  /** See holdLinesSql: gives back the lines of expired holds on these SKUs. */
+  reclaimExpiredLines(skus: readonly SkuFence[]) {
+    return this.holdLines(RECLAIM_EXPIRED_LINES_SQL, skus, []);
+  }
+
+  private async holdLines(
+    sql: string,
+    skus: readonly SkuFence[],
+    extra: unknown[],
+  ): Promise<HoldLinesOutcome> {
+    const rows = await this.db.query<{ stale: boolean; lines: number }>(sql, [
+      skus.map((line) => line.sku),
+      skus.map((line) => line.fence),
+      ...extra,
+    ]);
+    const [row] = rows;
+    if (!row || row.stale) return { kind: 'stale' };
+    return { kind: 'done', lines: row.lines };
+  }
+
   /** The ledger in write order; `after` is the last id of the previous page. */
   async movements(productId: string, limit: number, after?: string): Promise<MovementRecord[]> {
-    const rows = await this.db.query<Omit<MovementRecord, 'createdAt'> & { created_at: Date }>(
-      `SELECT m.id, p.sku, m.delta, m.reason, m.reference, m.fence, m.created_at
+    const rows = await this.db.query<
+      Omit<MovementRecord, 'createdAt' | 'reservedDelta'> & {
+        created_at: Date;
+        reserved_delta: number;
+      }
+    >(
+      `SELECT m.id, p.sku, m.delta, m.reserved_delta, m.reason, m.reference, m.fence, m.created_at
          FROM inventory_movements m JOIN products p ON p.id = m.product_id
         WHERE m.product_id = $1 AND ($2::bigint IS NULL OR m.id > $2::bigint)
         ORDER BY m.id
         LIMIT $3`,
       [productId, after ?? null, limit],
     );
-    return rows.map(({ created_at, ...row }) => ({ ...row, createdAt: created_at }));
+    return rows.map(({ created_at, reserved_delta, ...row }) => ({
+      ...row,
+      reservedDelta: reserved_delta,
+      createdAt: created_at,
+    }));
   }
 }
 
 function toLine(row: StockRow): StockLine {
-  return { sku: row.sku, quantity: row.quantity, refusal: row.refusal, stock: row.stock ?? 0 };
+  return {
+    sku: row.sku,
+    quantity: row.quantity,
+    refusal: row.refusal,
+    stock: row.stock ?? 0,
+    available: row.available ?? 0,
+  };
 }

@@ -17,8 +17,10 @@ import {
   type NewProduct,
   type StockChange,
   type StockLine,
+  type SkuFence,
   type StockRefusal,
   type TakenStock,
+  type TakeOutcome,
 } from './inventory.repository';
 
 /** The lock key of a SKU. Orders take the same keys, so stock writes serialise across both. */
@@ -62,7 +64,9 @@ export class InventoryService {
   decrement(sku: string, quantity: number, reference?: string): Promise<StockView> {
     const change = this.change(sku, quantity);
     return this.db.change(async () => {
-      const outcome = await this.inventory.take([change], 'decrement', reference ?? null);
+      const outcome = await this.withReclaim([change], () =>
+        this.inventory.take([change], 'decrement', reference ?? null),
+      );
       if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
       const [taken] = outcome.lines;
       return { sku, stock: taken?.stock ?? 0 };
@@ -87,13 +91,76 @@ export class InventoryService {
    * the line that stopped it.
    */
   async takeForOrder(orderId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
-    const outcome = await this.inventory.take(
-      lines.map((line) => this.change(line.sku, line.quantity)),
-      'order_placed',
-      orderId,
+    const changes = lines.map((line) => this.change(line.sku, line.quantity));
+    const outcome = await this.withReclaim(changes, () =>
+      this.inventory.take(changes, 'order_placed', orderId),
     );
     if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
     return outcome.lines;
+  }
+
+  /**
+   * Reserves every line for a checkout hold (reserved + quantity, against available), or none;
+   * same contract as takeForOrder, same refusals (INSUFFICIENT_STOCK names what is available).
+   */
+  async reserveForHold(holdId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
+    const changes = lines.map((line) => this.change(line.sku, line.quantity));
+    const outcome = await this.withReclaim(changes, () => this.inventory.reserve(changes, holdId));
+    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
+    return outcome.lines;
+  }
+
+  /**
+   * Gives back the still-reserved lines of these holds, each exactly once however often it is
+   * called; inside the caller's transaction, under its locks on `skus`. Returns the lines.
+   */
+  async releaseHoldLines(holdIds: readonly string[], skus: readonly string[]): Promise<number> {
+    if (holdIds.length === 0) return 0;
+    const outcome = await this.inventory.releaseHoldLines(holdIds, this.fences(skus));
+    if (outcome.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    return outcome.lines;
+  }
+
+  /**
+   * Moves a confirmed hold's lines out of stock and reserved together. Throws when fewer than
+   * `expectedLines` were still reserved: a line given back meanwhile means the hold expired,
+   * and the caller's transaction must not place the order.
+   */
+  async confirmHoldLines(
+    holdId: string,
+    skus: readonly string[],
+    expectedLines: number,
+  ): Promise<boolean> {
+    const outcome = await this.inventory.confirmHoldLines([holdId], this.fences(skus));
+    if (outcome.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    return outcome.lines === expectedLines;
+  }
+
+  /**
+   * Expired holds never block a live request: when a take or a hold finds too little
+   * available, the reservations of holds past their expiry (PostgreSQL clock) on the short
+   * SKUs are given back first, under the SKU locks the caller holds, and it is asked again.
+   */
+  private async withReclaim(
+    changes: readonly StockChange[],
+    attempt: () => Promise<TakeOutcome>,
+  ): Promise<TakeOutcome> {
+    const outcome = await attempt();
+    if (outcome.kind !== 'refused') return outcome;
+    const short = outcome.lines.filter((line) => line.refusal === 'INSUFFICIENT_STOCK');
+    if (short.length === 0 || outcome.lines.some((line) => line.refusal === 'STALE_FENCE')) {
+      return outcome;
+    }
+    const skus = short.map((line) => line.sku);
+    const reclaimed = await this.inventory.reclaimExpiredLines(
+      changes.filter((change) => skus.includes(change.sku)),
+    );
+    if (reclaimed.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    return reclaimed.lines > 0 ? attempt() : outcome;
+  }
+
+  private fences(skus: readonly string[]): SkuFence[] {
+    return skus.map((sku) => ({ sku, fence: this.change(sku, 1).fence }));
   }
 
   /** Returns an order's lines to stock; same contract as takeForOrder. */
@@ -140,7 +207,7 @@ export class InventoryService {
     const stale = first('STALE_FENCE');
     if (stale) return this.fencing.staleFence(skuLockKey(stale.sku));
     const short = first('INSUFFICIENT_STOCK');
-    if (short) return new InsufficientStockError(short.sku, short.stock, short.quantity);
+    if (short) return new InsufficientStockError(short.sku, short.available, short.quantity);
     const full = first('STOCK_LIMIT_EXCEEDED');
     if (full) return new StockLimitExceededError(full.sku, MAX_STOCK);
     return new Error(`stock change of ${lines.map((line) => line.sku).join(', ')} was refused`);

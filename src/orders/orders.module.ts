@@ -9,5 +9,6 @@ import { OrdersService } from './orders.service';
   imports: [CouponsModule, InventoryModule],
   controllers: [OrdersController],
   providers: [OrdersService, OrdersRepository],
+  exports: [OrdersService],
 })
 export class OrdersModule {}

@@ -14,8 +14,24 @@ export interface PlaceOrderInput {
   couponCode?: string;
 }
 
+export interface PlacedFromHold {
+  id: string;
+  customerId: string;
+  couponId: string | null;
+  couponCode: string | null;
+  redemptionId: string | null;
+  subtotal: number;
+  discountAmount: number;
+  lines: ReadonlyArray<{
+    productId: string;
+    sku: string;
+    quantity: number;
+    unitPriceAmount: number;
+  }>;
+}
+
 /** Everything an order touches, locked together in one all-or-nothing acquisition. */
-function orderLockKeys(
+export function orderLockKeys(
   couponCode: string | null | undefined,
   lines: readonly OrderLine[],
 ): string[] {
@@ -101,6 +117,40 @@ export class OrdersService {
         cancelledAt: null,
       };
     });
+  }
+
+  /**
+   * Writes the order a confirmed checkout hold becomes: its stock and coupon use were taken by
+   * the hold, so nothing is judged again. Must run inside the caller's transaction.
+   */
+  async recordFromHold(order: PlacedFromHold): Promise<OrderRecord> {
+    const createdAt = await this.orders.insert({
+      id: order.id,
+      customerId: order.customerId,
+      couponId: order.couponId,
+      redemptionId: order.redemptionId,
+      subtotal: order.subtotal,
+      discountAmount: order.discountAmount,
+      lines: order.lines,
+    });
+    return {
+      id: order.id,
+      customerId: order.customerId,
+      status: 'placed',
+      items: order.lines.map((line) => ({
+        sku: line.sku,
+        quantity: line.quantity,
+        unitPriceAmount: line.unitPriceAmount,
+        lineAmount: line.unitPriceAmount * line.quantity,
+      })),
+      subtotal: order.subtotal,
+      discountAmount: order.discountAmount,
+      total: order.subtotal - order.discountAmount,
+      couponCode: order.couponCode,
+      redemptionId: order.redemptionId,
+      createdAt,
+      cancelledAt: null,
+    };
   }
 
   /** Idempotent: cancelling a cancelled order returns it unchanged. */

@@ -45,6 +45,7 @@ describe('coupons API', () => {
         expiresAt: null,
         active: true,
         redeemedCount: 0,
+        heldCount: 0,
         remaining: 5,
         createdAt: expect.stringMatching(ISO_INSTANT),
         updatedAt: expect.stringMatching(ISO_INSTANT),

@@ -31,9 +31,9 @@ describe('products and inventory API', () => {
       const response = await running.admin.post<ProductBody>('/v1/products', body);
       expect(response.status).toBe(201);
       expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(response.body).toEqual(body);
+      expect(response.body).toEqual({ ...body, reserved: 0, available: 25 });
       expect(await productState(running.admin, body.sku)).toEqual({
-        product: body,
+        product: { ...body, reserved: 0, available: 25 },
         movements: [],
       });
     });
@@ -42,7 +42,7 @@ describe('products and inventory API', () => {
       const body = { sku: uid('S'), name: 'n'.repeat(200), priceAmount: 0, stock: 0 };
       const response = await running.admin.post('/v1/products', body);
       expect(response.status).toBe(201);
-      expect(response.body).toEqual(body);
+      expect(response.body).toEqual({ ...body, reserved: 0, available: 0 });
     });
 
     it('is 409 SKU_TAKEN for an existing SKU, and the original is untouched', async () => {
@@ -99,12 +99,13 @@ describe('products and inventory API', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ sku: product.sku, stock: 7 });
       expect(await productState(running.admin, product.sku)).toEqual({
-        product: { ...product, stock: 7 },
+        product: { ...product, stock: 7, available: 7 },
         movements: [
           {
             id: expect.stringMatching(DECIMAL),
             sku: product.sku,
             delta: -3,
+            reservedDelta: 0,
             reason: 'decrement',
             reference: 'cart-42',
             fence: expect.stringMatching(DECIMAL),
@@ -171,7 +172,7 @@ describe('products and inventory API', () => {
         quantity: 49,
       });
       expect(response.status).toBe(200);
-      expect(response.body).toEqual({ ...product, stock: 50 });
+      expect(response.body).toEqual({ ...product, stock: 50, available: 50 });
       const state = await productState(running.admin, product.sku);
       expect(state.product.stock).toBe(50);
       expect(state.movements).toEqual([

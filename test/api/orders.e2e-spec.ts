@@ -73,13 +73,13 @@ describe('orders API', () => {
       });
       const orderId = response.body.id;
       expect(await productState(running.admin, a.sku)).toEqual({
-        product: { ...a, stock: 8 },
+        product: { ...a, stock: 8, available: 8 },
         movements: [
           expect.objectContaining({ delta: -2, reason: 'order_placed', reference: orderId }),
         ],
       });
       expect(await productState(running.admin, b.sku)).toEqual({
-        product: { ...b, stock: 0 },
+        product: { ...b, stock: 0, available: 0 },
         movements: [
           expect.objectContaining({ delta: -3, reason: 'order_placed', reference: orderId }),
         ],

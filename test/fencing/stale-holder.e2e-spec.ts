@@ -174,7 +174,7 @@ describe('a holder whose lease expired cannot commit', () => {
       .take([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
     expect(byA).toEqual({
       kind: 'refused',
-      lines: [{ sku, quantity: 5, refusal: 'STALE_FENCE', stock: 7 }],
+      lines: [{ sku, quantity: 5, refusal: 'STALE_FENCE', stock: 7, available: 7 }],
     });
 
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(7);

@@ -15,8 +15,14 @@ export class CouponView {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) expiresAt!: string | null;
   @ApiProperty() active!: boolean;
   @ApiProperty({ description: 'Active redemptions' }) redeemedCount!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'null: unlimited' }) remaining!:
-    number | null;
+  @ApiProperty({ description: 'Uses held by checkout holds (not yet confirmed or released)' })
+  heldCount!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'maxRedemptions - redeemedCount - heldCount; null: unlimited',
+  })
+  remaining!: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 
@@ -32,6 +38,7 @@ export class CouponView {
       expiresAt: coupon.expiresAt?.toISOString() ?? null,
       active: coupon.active,
       redeemedCount: coupon.redeemedCount,
+      heldCount: coupon.heldCount,
       remaining: remainingOf(coupon),
       createdAt: coupon.createdAt.toISOString(),
       updatedAt: coupon.updatedAt.toISOString(),

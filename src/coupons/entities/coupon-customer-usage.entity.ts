@@ -9,6 +9,11 @@ import { CouponEntity } from './coupon.entity';
 @Entity('coupon_customer_usage')
 @Check('customer_usage_nonnegative', `active_count >= 0`)
 @Check('customer_usage_within_limit', `usage_limit IS NULL OR active_count <= usage_limit`)
+@Check('customer_held_nonnegative', `held_count >= 0`)
+@Check(
+  'customer_uses_within_limit',
+  `usage_limit IS NULL OR active_count + held_count <= usage_limit`,
+)
 export class CouponCustomerUsageEntity {
   @PrimaryColumn({
     name: 'coupon_id',
@@ -27,6 +32,10 @@ export class CouponCustomerUsageEntity {
 
   @Column({ name: 'active_count', type: 'integer' })
   activeCount!: number;
+
+  /** Uses held by live checkout holds (see src/checkouts). */
+  @Column({ name: 'held_count', type: 'integer', default: 0 })
+  heldCount!: number;
 
   @Column({ name: 'usage_limit', type: 'integer', nullable: true })
   usageLimit!: number | null;

@@ -20,6 +20,11 @@ export type DiscountType = 'percent' | 'fixed';
 @Check('coupons_window_valid', `starts_at IS NULL OR expires_at IS NULL OR starts_at < expires_at`)
 @Check('coupons_redeemed_count_nonnegative', `redeemed_count >= 0`)
 @Check('coupons_usage_within_limit', `max_redemptions IS NULL OR redeemed_count <= max_redemptions`)
+@Check('coupons_held_count_nonnegative', `held_count >= 0`)
+@Check(
+  'coupons_uses_within_limit',
+  `max_redemptions IS NULL OR redeemed_count + held_count <= max_redemptions`,
+)
 export class CouponEntity {
   @PrimaryGeneratedColumn('identity', {
     type: 'bigint',
@@ -58,6 +63,10 @@ export class CouponEntity {
 
   @Column({ name: 'redeemed_count', type: 'integer', default: 0 })
   redeemedCount!: number;
+
+  /** Uses held by checkout holds not yet confirmed or given back (see src/checkouts). */
+  @Column({ name: 'held_count', type: 'integer', default: 0 })
+  heldCount!: number;
 
   /** Newest lock fencing token that wrote this row (decimal string: exact past 2^53). */
   @Column({ name: 'last_fence', type: 'bigint', default: 0 })

@@ -6,7 +6,11 @@ export class ProductView {
   @ApiProperty() sku!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ description: 'Minor units' }) priceAmount!: number;
-  @ApiProperty() stock!: number;
+  @ApiProperty({ description: 'On hand' }) stock!: number;
+  @ApiProperty({ description: 'Held by checkout holds not yet confirmed or released' })
+  reserved!: number;
+  @ApiProperty({ description: 'stock - reserved: what an order, a decrement or a hold can take' })
+  available!: number;
 
   static of(this: void, product: ProductEntity): ProductView {
     return {
@@ -14,6 +18,8 @@ export class ProductView {
       name: product.name,
       priceAmount: product.priceAmount,
       stock: product.stock,
+      reserved: product.reserved,
+      available: product.stock - product.reserved,
     };
   }
 }
@@ -31,7 +37,21 @@ export class MovementView {
   @ApiProperty({ description: 'Ledger position (decimal string)' }) id!: string;
   @ApiProperty() sku!: string;
   @ApiProperty({ description: 'Negative: stock left; positive: stock returned' }) delta!: number;
-  @ApiProperty({ enum: ['decrement', 'restock', 'order_placed', 'order_cancelled'] })
+  @ApiProperty({
+    description: 'Change of reserved (checkout holds): + reserve, - release or confirm',
+  })
+  reservedDelta!: number;
+  @ApiProperty({
+    enum: [
+      'decrement',
+      'restock',
+      'order_placed',
+      'order_cancelled',
+      'hold_reserved',
+      'hold_released',
+      'hold_confirmed',
+    ],
+  })
   reason!: MovementReason;
   @ApiProperty({ nullable: true, type: String }) reference!: string | null;
   @ApiProperty({ nullable: true, type: String }) fence!: string | null;

@@ -6,6 +6,7 @@ import { bigintAsNumber } from '../../database/column-transformers';
 @Check('products_price_nonnegative', `price_amount >= 0`)
 @Check('products_initial_stock_nonnegative', `initial_stock >= 0`)
 @Check('products_stock_nonnegative', `stock >= 0`)
+@Check('products_reserved_within_stock', `reserved >= 0 AND reserved <= stock`)
 export class ProductEntity {
   @PrimaryGeneratedColumn('identity', {
     type: 'bigint',
@@ -29,6 +30,10 @@ export class ProductEntity {
 
   @Column({ type: 'integer' })
   stock!: number;
+
+  /** Held by live checkout holds; reserved = sum(inventory_movements.reserved_delta). */
+  @Column({ type: 'integer', default: 0 })
+  reserved!: number;
 
   @Column({ name: 'last_fence', type: 'bigint', default: 0 })
   lastFence!: string;

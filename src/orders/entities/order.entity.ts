@@ -7,6 +7,7 @@ export type OrderStatus = 'placed' | 'cancelled';
 
 @Entity('orders')
 @Index('orders_by_redemption', ['redemptionId'])
+@Index('orders_by_customer', ['customerId', 'createdAt', 'id'])
 @Check('orders_status_valid', `status IN ('placed', 'cancelled')`)
 @Check('orders_cancelled_at_matches_status', `(status = 'cancelled') = (cancelled_at IS NOT NULL)`)
 @Check(

@@ -14,6 +14,7 @@ export interface CouponBody {
   expiresAt: string | null;
   active: boolean;
   redeemedCount: number;
+  heldCount: number;
   remaining: number | null;
   createdAt: string;
   updatedAt: string;
@@ -42,13 +43,23 @@ export interface ProductBody {
   name: string;
   priceAmount: number;
   stock: number;
+  reserved: number;
+  available: number;
 }
 
 export interface MovementBody {
   id: string;
   sku: string;
   delta: number;
-  reason: 'decrement' | 'restock' | 'order_placed' | 'order_cancelled';
+  reservedDelta: number;
+  reason:
+    | 'decrement'
+    | 'restock'
+    | 'order_placed'
+    | 'order_cancelled'
+    | 'hold_reserved'
+    | 'hold_released'
+    | 'hold_confirmed';
   reference: string | null;
   fence: string | null;
   createdAt: string;
@@ -73,6 +84,21 @@ export interface OrderBody {
   redemptionId: string | null;
   createdAt: string;
   cancelledAt: string | null;
+}
+
+export interface HoldBody {
+  id: string;
+  customerId: string;
+  status: 'held' | 'confirmed' | 'cancelled' | 'expired';
+  items: OrderLineBody[];
+  subtotal: number;
+  discountAmount: number;
+  total: number;
+  couponCode: string | null;
+  orderId: string | null;
+  expiresAt: string;
+  createdAt: string;
+  endedAt: string | null;
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,0 +1,79 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeyAuth } from '../auth';
+import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { Idempotent } from '../idempotency';
+import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
+import { OrderView } from '../orders/dto/order-views.dto';
+import { CheckoutsService } from './checkouts.service';
+import { CreateCheckoutDto, HoldIdParams } from './dto/checkout-requests.dto';
+import { CheckoutView } from './dto/checkout-views.dto';
+
+@ApiTags('checkouts')
+@ApiKeyAuth()
+@Controller('v1/checkouts')
+export class CheckoutsController {
+  constructor(private readonly checkouts: CheckoutsService) {}
+
+  @Post()
+  @CustomerRateLimited()
+  @Idempotent(CheckoutView.of)
+  @ApiOperation({
+    summary:
+      'Hold stock for every line and a coupon use for ttlSeconds, all or nothing; confirm ' +
+      'places the order, cancel or expiry releases them exactly once',
+  })
+  @ApiCreatedResponse({ type: CheckoutView })
+  @ApiProblems({
+    400: ['VALIDATION_FAILED'],
+    404: ['PRODUCT_NOT_FOUND', 'COUPON_NOT_FOUND'],
+    409: ['INSUFFICIENT_STOCK', 'COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED'],
+    410: ['COUPON_EXPIRED'],
+    422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
+    503: LOCKED_WRITE_FAULTS,
+  })
+  async create(@Body() body: CreateCheckoutDto): Promise<CheckoutView> {
+    return CheckoutView.of(await this.checkouts.create(body));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a checkout hold' })
+  @ApiOkResponse({ type: CheckoutView })
+  @ApiProblems({ 404: ['HOLD_NOT_FOUND'] })
+  async get(@Param() params: HoldIdParams): Promise<CheckoutView> {
+    return CheckoutView.of(await this.checkouts.get(params.id));
+  }
+
+  @Post(':id/confirm')
+  @Idempotent(OrderView.of)
+  @ApiOperation({
+    summary:
+      'Place the order the hold reserved (no re-check of stock or coupon); a confirmed hold ' +
+      'answers its order again',
+  })
+  @ApiCreatedResponse({ type: OrderView })
+  @ApiProblems({
+    404: ['HOLD_NOT_FOUND'],
+    409: ['HOLD_CANCELLED'],
+    410: ['HOLD_EXPIRED'],
+    503: LOCKED_WRITE_FAULTS,
+  })
+  async confirm(@Param() params: HoldIdParams): Promise<OrderView> {
+    return OrderView.of(await this.checkouts.confirm(params.id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @Idempotent(CheckoutView.of)
+  @ApiOperation({ summary: "Release the hold's stock and coupon use (idempotent)" })
+  @ApiOkResponse({ type: CheckoutView })
+  @ApiProblems({
+    404: ['HOLD_NOT_FOUND'],
+    409: ['HOLD_CONFIRMED'],
+    410: ['HOLD_EXPIRED'],
+    503: LOCKED_WRITE_FAULTS,
+  })
+  async cancel(@Param() params: HoldIdParams): Promise<CheckoutView> {
+    return CheckoutView.of(await this.checkouts.cancel(params.id));
+  }
+}
