@@ -26,6 +26,11 @@ export interface BenchBackend {
    */
   roundTrips?(): Promise<number>;
   /**
+   * True when `roundTrips` counts only what this process sent (a client-side counter): the hot
+   * scenario then sums the workers' own counts instead of reading one server-wide counter.
+   */
+  readonly roundTripsPerProcess?: boolean;
+  /**
    * Processes the hot key is contended from (default 2). 1 for backends that do not exclude
    * other processes (memory): the row then says so.
    */

@@ -128,6 +128,8 @@ interface HotResult {
   readonly holdMs: number;
   /** Waits (ms) of the acquisitions inside the window. */
   readonly waits: number[];
+  /** Round trips this worker sent (backends that count per process only). */
+  readonly roundTrips?: number;
 }
 
 /**
@@ -160,6 +162,7 @@ async function hotWorker(): Promise<void> {
     let errors = 0;
     let holdTotal = 0;
     const waits: number[] = [];
+    const sentBefore = backend.roundTripsPerProcess ? await backend.roundTrips?.() : undefined;
     await Promise.all(
       Array.from({ length: waiters }, async () => {
         while (Date.now() < endAt) {
@@ -186,6 +189,8 @@ async function hotWorker(): Promise<void> {
       errors,
       holdMs: acquisitions ? holdTotal / acquisitions : 0,
       waits,
+      roundTrips:
+        sentBefore === undefined ? undefined : ((await backend.roundTrips?.()) ?? 0) - sentBefore,
     };
     out(JSON.stringify(result));
   }
@@ -277,8 +282,9 @@ async function hotKey(
         p99WaitMs: quantile(waits, 0.99),
         holdMs:
           parts.reduce((s, p) => s + p.holdMs * p.acquisitions, 0) / Math.max(1, acquisitions),
-        roundTrips:
-          before === undefined || after === undefined
+        roundTrips: backend.roundTripsPerProcess
+          ? parts.reduce((s, p) => s + (p.roundTrips ?? 0), 0) / Math.max(1, acquisitions)
+          : before === undefined || after === undefined
             ? undefined
             : (after - before) / Math.max(1, acquisitions),
       });
@@ -408,8 +414,9 @@ async function main(): Promise<void> {
   console.log(`\n${table(rows)}\n`);
   console.log(
     "× couponlock: the contender's uncontended time over couponlock's (> 1: couponlock is faster). " +
-      "/ serial limit: hot-key acquisitions per second over 1/hold. Round trips: the server's own " +
-      'command counter over the hot window, per acquisition (— : no server to count). Key busy: ' +
+      '/ serial limit: hot-key acquisitions per second over 1/hold. Round trips: per acquisition ' +
+      "over the hot window, from the server's counter (redis, zookeeper) or the statements the " +
+      'clients sent (postgres); — : no server to count. Key busy: ' +
       'acquisitions per second × the measured mean hold, the share of the window the key was held ' +
       '(1 - hand-over time).',
   );

@@ -106,6 +106,7 @@ const postgres: BenchBackend = {
     keyPrefix,
   }),
   peers: [advisoryPeer, selectFloor],
+  roundTripsPerProcess: true,
   roundTrips() {
     countStatements();
     return Promise.resolve(statements);
