@@ -255,6 +255,24 @@ describe('validateEnvironment', () => {
     expect(errorOf({ ...withoutRedis, LOCK_BACKEND: 'postgres' })).toContain('REDIS_URL');
   });
 
+  it('accepts .env.example exactly as written (it is what `cp .env.example .env` starts with)', () => {
+    const example = readFileSync(join(__dirname, '..', '..', '.env.example'), 'utf8');
+    const raw = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((line) => /^[A-Z0-9_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(Object.keys(raw).length).toBeGreaterThan(20);
+    expect(() => validateEnvironment(raw)).not.toThrow();
+  });
+
+  it('reads an empty RATE_LIMIT_REDIS_URL (as in .env.example) as unset', () => {
+    expect(validateEnvironment({ ...valid, RATE_LIMIT_REDIS_URL: '' }).RATE_LIMIT_REDIS_URL).toBe(
+      undefined,
+    );
+  });
+
   it('names a missing required variable', () => {
     const { DATABASE_URL: _omitted, ...rest } = valid;
     expect(errorOf(rest)).toMatch(/^Invalid environment: DATABASE_URL: /);

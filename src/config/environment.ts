@@ -288,7 +288,8 @@ export class Environment {
   @Max(1_000_000)
   RATE_LIMIT_PER_CUSTOMER = 60;
 
-  /** Redis for the rate-limit counters; unset means REDIS_URL. */
+  /** Redis for the rate-limit counters; unset or empty means REDIS_URL. */
+  @Transform(emptyAsUnset)
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, {
     message: 'RATE_LIMIT_REDIS_URL must look like redis://host:6379',
