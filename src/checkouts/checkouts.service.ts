@@ -7,7 +7,7 @@ import { CouponsService } from '../coupons/coupons.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { InventoryService, type OrderLine } from '../inventory/inventory.service';
 import type { OrderRecord } from '../orders/orders.repository';
-import { orderLockKeys, OrdersService } from '../orders/orders.service';
+import { linesAsListed, orderLockKeys, OrdersService } from '../orders/orders.service';
 import { CheckoutsRepository, type ExpiredHold, type HoldRecord } from './checkouts.repository';
 import {
   HoldCancelledError,
@@ -97,13 +97,10 @@ export class CheckoutsService {
     ttlSeconds: number,
   ): Promise<HoldRecord> {
     return this.db.run(async () => {
-      const reserved = await this.inventory.reserveForHold(id, input.items);
-      const items = input.items.map((item) => {
-        const line = reserved.find((candidate) => candidate.sku === item.sku);
-        if (!line) throw new Error(`stock for ${item.sku} was not reserved`);
-        return line;
-      });
-      const subtotal = items.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0);
+      const { items, subtotal } = linesAsListed(
+        input.items,
+        await this.inventory.reserveForHold(id, input.items),
+      );
       const held = input.couponCode
         ? await this.coupons.holdUse({
             code: input.couponCode,

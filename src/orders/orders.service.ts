@@ -39,6 +39,25 @@ export function orderLockKeys(
   return couponCode ? [couponLockKey(couponCode), ...keys] : keys;
 }
 
+/**
+ * The stock lines PostgreSQL took or reserved, in the order the customer listed them (not the
+ * order the statement updated them in), and their subtotal in minor units.
+ */
+export function linesAsListed<L extends { sku: string; priceAmount: number; quantity: number }>(
+  requested: readonly OrderLine[],
+  moved: readonly L[],
+): { items: L[]; subtotal: number } {
+  const items = requested.map((item) => {
+    const line = moved.find((candidate) => candidate.sku === item.sku);
+    if (!line) throw new Error(`stock for ${item.sku} was not moved`);
+    return line;
+  });
+  return {
+    items,
+    subtotal: items.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0),
+  };
+}
+
 @Injectable()
 export class OrdersService {
   constructor(
@@ -67,14 +86,10 @@ export class OrdersService {
   @Locked((_id: string, input: PlaceOrderInput) => orderLockKeys(input.couponCode, input.items))
   private placeLocked(id: string, input: PlaceOrderInput): Promise<OrderRecord> {
     return this.db.run(async () => {
-      const taken = await this.inventory.takeForOrder(id, input.items);
-      // In the order the customer listed them, not the order PostgreSQL updated them in.
-      const items = input.items.map((item) => {
-        const line = taken.find((candidate) => candidate.sku === item.sku);
-        if (!line) throw new Error(`stock for ${item.sku} was not taken`);
-        return line;
-      });
-      const subtotal = items.reduce((sum, line) => sum + line.priceAmount * line.quantity, 0);
+      const { items, subtotal } = linesAsListed(
+        input.items,
+        await this.inventory.takeForOrder(id, input.items),
+      );
       const redeemed = input.couponCode
         ? await this.coupons.redeem({
             code: input.couponCode,

@@ -1,3 +1,4 @@
+import { WakeListeners } from '../wake-listeners';
 import type {
   AcquireOutcome,
   BackendContext,
@@ -32,7 +33,7 @@ export class MemoryLockStore {
   private readonly fences = new Map<string, number>();
   /** Client id of the last blocked attempt per key (tells a release whether others wait). */
   private readonly waiters = new Map<string, string>();
-  private readonly listeners = new Map<string, Set<WakeListener>>();
+  private readonly listeners = new WakeListeners();
 
   acquire(
     names: readonly string[],
@@ -79,28 +80,13 @@ export class MemoryLockStore {
       if (waiter === undefined) continue;
       this.waiters.delete(name);
       if (waiter !== clientId) remoteWaiters = true;
-      const listeners = this.listeners.get(name);
-      if (listeners) for (const listener of [...listeners]) listener.wake();
+      this.listeners.wake(name);
     }
     return remoteWaiters;
   }
 
   watch(names: readonly string[], listener: WakeListener): () => void {
-    for (const name of names) {
-      let set = this.listeners.get(name);
-      if (!set) {
-        set = new Set();
-        this.listeners.set(name, set);
-      }
-      set.add(listener);
-    }
-    return () => {
-      for (const name of names) {
-        const set = this.listeners.get(name);
-        set?.delete(listener);
-        if (set?.size === 0) this.listeners.delete(name);
-      }
-    };
+    return this.listeners.add(names, listener);
   }
 
   /** Keys whose lease has not run out (tests, diagnostics). */

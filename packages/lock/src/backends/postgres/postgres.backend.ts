@@ -1,3 +1,4 @@
+import { WakeListeners } from '../wake-listeners';
 import { createHash } from 'node:crypto';
 import { Client, Pool, type ClientConfig, type Notification, type PoolConfig } from 'pg';
 import type {
@@ -83,7 +84,7 @@ class ReleaseListener {
   /** Whether `disconnected` was reported since the last successful connect. */
   private reportedDown = false;
   private readonly waiting = new Set<() => void>();
-  private readonly listeners = new Map<string, Set<WakeListener>>();
+  private readonly listeners = new WakeListeners();
 
   constructor(
     private readonly config: ClientConfig,
@@ -98,21 +99,7 @@ class ReleaseListener {
   }
 
   watch(payloads: readonly string[], listener: WakeListener): () => void {
-    for (const payload of payloads) {
-      let set = this.listeners.get(payload);
-      if (!set) {
-        set = new Set();
-        this.listeners.set(payload, set);
-      }
-      set.add(listener);
-    }
-    return () => {
-      for (const payload of payloads) {
-        const set = this.listeners.get(payload);
-        set?.delete(listener);
-        if (set?.size === 0) this.listeners.delete(payload);
-      }
-    };
+    return this.listeners.add(payloads, listener);
   }
 
   /** Resolves true once connected and listening, false after `waitMs`. */
@@ -201,8 +188,7 @@ class ReleaseListener {
 
   private readonly onNotification = (message: Notification): void => {
     if (message.channel !== this.names.channel || message.payload === undefined) return;
-    const set = this.listeners.get(message.payload);
-    if (set) for (const listener of [...set]) listener.wake();
+    this.listeners.wake(message.payload);
   };
 }
 

@@ -1,3 +1,4 @@
+import { WakeListeners } from '../wake-listeners';
 import {
   createClient,
   CreateMode,
@@ -99,7 +100,7 @@ class ZookeeperBackend implements LockBackend {
   private readonly connectWaiters = new Set<() => void>();
   private readonly entries = new Map<string, Entry>();
   private readonly pendingByKey = new Map<string, Entry>();
-  private readonly listeners = new Map<string, Set<WakeListener>>();
+  private readonly listeners = new WakeListeners();
   /** Tokens whose create went out without a known answer: their nodes may exist. */
   private readonly uncertain = new Set<string>();
   /** Nodes whose delete failed while disconnected: deleted on reconnect (same session). */
@@ -179,14 +180,7 @@ class ZookeeperBackend implements LockBackend {
   }
 
   watch(keys: readonly string[], listener: WakeListener): KeyWatch {
-    for (const key of keys) {
-      let set = this.listeners.get(key);
-      if (!set) {
-        set = new Set();
-        this.listeners.set(key, set);
-      }
-      set.add(listener);
-    }
+    this.listeners.add(keys, listener);
     let open = true;
     return {
       // Acquire attempts set the predecessor watches themselves: nothing to subscribe to here.
@@ -195,10 +189,7 @@ class ZookeeperBackend implements LockBackend {
         if (!open) return;
         open = false;
         for (const key of keys) {
-          const set = this.listeners.get(key);
-          set?.delete(listener);
-          if (set?.size) continue;
-          this.listeners.delete(key);
+          if (!this.listeners.remove(key, listener)) continue;
           // The waiter left: its queued nodes must not hold up the ones behind it.
           const pending = this.pendingByKey.get(key);
           if (pending && pending.state === 'pending') this.drop(pending);
@@ -382,13 +373,13 @@ class ZookeeperBackend implements LockBackend {
   }
 
   private watched(keys: readonly string[]): boolean {
-    return keys.every((key) => (this.listeners.get(key)?.size ?? 0) > 0);
+    return keys.every((key) => this.listeners.has(key));
   }
 
   private wake(keys: readonly string[]): void {
     const woken = new Set<WakeListener>();
     for (const key of keys) {
-      for (const listener of this.listeners.get(key) ?? []) woken.add(listener);
+      for (const listener of this.listeners.of(key)) woken.add(listener);
     }
     for (const listener of woken) listener.wake();
   }
