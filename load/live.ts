@@ -18,9 +18,18 @@ import { answerKey, type Expectation, newRunId, runStorm } from './harness';
 import { type Answer, Cluster, describeAnswer, num, type RequestSpec, seg, str } from './http';
 import { quantityFor } from './scenarios/stock-decrement';
 
-/** naive: the unsafe /v1/naive routes; atomic: one conditional statement; locked: the lease. */
-export type Strategy = 'naive' | 'atomic' | 'locked';
-export const STRATEGIES: readonly Strategy[] = ['naive', 'atomic', 'locked'];
+/**
+ * naive: the unsafe /v1/naive routes; atomic: one conditional statement; locked: the lease;
+ * pessimistic: SELECT ... FOR UPDATE; optimistic: a version check with retries.
+ */
+export type Strategy = 'naive' | 'atomic' | 'locked' | 'pessimistic' | 'optimistic';
+export const STRATEGIES: readonly Strategy[] = [
+  'naive',
+  'atomic',
+  'locked',
+  'pessimistic',
+  'optimistic',
+];
 
 /** What a scenario sets up for one storm, and how it reads the outcome back. */
 interface PreparedStorm {
@@ -59,7 +68,7 @@ export const LIVE_SCENARIOS: Record<string, LiveScenario> = {
   'hot-coupon': {
     title: `Hot coupon: limit ${HOT_COUPON_LIMIT}, ${HOT_COUPON_OVERSUBSCRIPTION}x oversubscribed (${HOT_COUPON_LIMIT * HOT_COUPON_OVERSUBSCRIPTION} redeems)`,
     unit: 'redemptions',
-    strategies: ['naive', 'atomic', 'locked'],
+    strategies: ['naive', 'atomic', 'locked', 'pessimistic', 'optimistic'],
     prepare: prepareHotCoupon,
   },
   'hot-sku': {

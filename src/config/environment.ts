@@ -21,7 +21,19 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres', 'zookeeper'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
-export const REDEEM_STRATEGIES = ['locked', 'atomic'] as const;
+/**
+ * How a write to one contended row (a coupon's counters, a SKU's stock) is kept correct:
+ * - `locked`: the distributed lock of LOCK_BACKEND, plus the fenced conditional write;
+ * - `atomic`: one conditional statement, no lock;
+ * - `pessimistic`: one transaction, SELECT ... FOR UPDATE, the rules checked in the app, then
+ *   the write; a waiter gives up after PESSIMISTIC_LOCK_TIMEOUT_MS (503 LOCK_TIMEOUT);
+ * - `optimistic`: read with the row's version, decide in the app, UPDATE ... WHERE version =
+ *   the one read; on a conflict retry with jittered backoff, then 503 CONTENTION.
+ */
+export const WRITE_STRATEGIES = ['locked', 'atomic', 'pessimistic', 'optimistic'] as const;
+export type WriteStrategy = (typeof WRITE_STRATEGIES)[number];
+export const REDEEM_STRATEGIES = WRITE_STRATEGIES;
+export const STOCK_STRATEGIES = WRITE_STRATEGIES;
 
 const toBoolean = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? { true: true, false: false }[value.trim().toLowerCase()] : value;
@@ -177,7 +189,46 @@ export class Environment {
   STOREFRONT_API_KEYS!: string[];
 
   @IsIn(REDEEM_STRATEGIES)
-  COUPON_REDEEM_STRATEGY: (typeof REDEEM_STRATEGIES)[number] = 'locked';
+  COUPON_REDEEM_STRATEGY: WriteStrategy = 'locked';
+
+  /** How POST /v1/products/:sku/decrement guards stock (orders keep their multi-key lock). */
+  @IsIn(STOCK_STRATEGIES)
+  STOCK_DECREMENT_STRATEGY: WriteStrategy = 'locked';
+
+  /**
+   * The pessimistic strategies' lock_timeout, in ms: how long a transaction waits for the row
+   * lock before it gives up with 503 LOCK_TIMEOUT (nothing changed). Below
+   * DATABASE_STATEMENT_TIMEOUT_MS, or the statement timeout would answer first.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(600_000)
+  PESSIMISTIC_LOCK_TIMEOUT_MS = 2000;
+
+  /** The optimistic strategies' attempts (the first included) before 503 CONTENTION. */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  OPTIMISTIC_MAX_ATTEMPTS = 10;
+
+  /**
+   * Backoff between optimistic attempts, in ms: a uniformly random wait in
+   * [0, min(OPTIMISTIC_BACKOFF_MAX_MS, OPTIMISTIC_BACKOFF_BASE_MS * 2^(attempt-1))] ("full
+   * jitter"), so conflicting writers spread out instead of colliding again in step.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  OPTIMISTIC_BACKOFF_BASE_MS = 5;
+
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  OPTIMISTIC_BACKOFF_MAX_MS = 200;
 
   @Transform(toBoolean)
   @IsBoolean({ message: 'NAIVE_ROUTES_ENABLED must be true or false' })
@@ -359,6 +410,22 @@ function crossCheck(env: Environment): string[] {
     problems.push(
       `SHUTDOWN_GRACE_MS: must be at least LOCK_WAIT_MS + DATABASE_STATEMENT_TIMEOUT_MS ` +
         `(${env.LOCK_WAIT_MS} + ${env.DATABASE_STATEMENT_TIMEOUT_MS} = ${needed}), got ${env.SHUTDOWN_GRACE_MS}`,
+    );
+  }
+  // Otherwise the statement timeout would end a lock wait first (503 DATABASE_TIMEOUT).
+  const pessimistic = [env.COUPON_REDEEM_STRATEGY, env.STOCK_DECREMENT_STRATEGY].includes(
+    'pessimistic',
+  );
+  if (pessimistic && env.PESSIMISTIC_LOCK_TIMEOUT_MS >= env.DATABASE_STATEMENT_TIMEOUT_MS) {
+    problems.push(
+      `PESSIMISTIC_LOCK_TIMEOUT_MS: must be below DATABASE_STATEMENT_TIMEOUT_MS ` +
+        `(${env.DATABASE_STATEMENT_TIMEOUT_MS}), got ${env.PESSIMISTIC_LOCK_TIMEOUT_MS}`,
+    );
+  }
+  if (env.OPTIMISTIC_BACKOFF_BASE_MS > env.OPTIMISTIC_BACKOFF_MAX_MS) {
+    problems.push(
+      `OPTIMISTIC_BACKOFF_BASE_MS: must not exceed OPTIMISTIC_BACKOFF_MAX_MS ` +
+        `(${env.OPTIMISTIC_BACKOFF_MAX_MS}), got ${env.OPTIMISTIC_BACKOFF_BASE_MS}`,
     );
   }
   try {

@@ -21,10 +21,91 @@ export function remainingOf(
 }
 
 /**
- * The domain error for a refusal PostgreSQL decided (see REDEEM_SQL in coupons.repository.ts,
- * which also holds the rules themselves: the window, the minimum, the limits and the discount
- * are computed in SQL, with PostgreSQL's clock). This only words the verdict; it never
- * re-judges the coupon, so the answer cannot drift from the decision.
+ * What the application-side strategies (pessimistic, optimistic) read before they decide: the
+ * coupon row, this customer's uses of it, the active redemption of this order if any, and
+ * PostgreSQL's clock (so the window is judged by the database's time, as in SQL).
+ */
+export interface RedeemState {
+  coupon: Pick<
+    CouponEntity,
+    | 'id'
+    | 'code'
+    | 'discountType'
+    | 'discountValue'
+    | 'maxRedemptions'
+    | 'perCustomerLimit'
+    | 'minOrderAmount'
+    | 'startsAt'
+    | 'expiresAt'
+    | 'active'
+    | 'redeemedCount'
+    | 'heldCount'
+    | 'version'
+  >;
+  /** The customer's active plus held uses of the coupon (0 without a usage row). */
+  customerUses: number;
+  existingRedemptionId: string | null;
+  now: Date;
+}
+
+/**
+ * Why this redemption may not be made, judged in the application: the same rules, in the same
+ * order, as refusalOf in coupons.repository.ts (the SQL the locked and atomic strategies
+ * decide with), or null when it may. A null limit or window bound never refuses.
+ */
+export function couponRefusal(
+  state: RedeemState,
+  request: { orderAmount: number },
+): Exclude<RedeemRefusal, 'STALE_FENCE'> | null {
+  const { coupon } = state;
+  if (state.existingRedemptionId !== null) return 'ALREADY_REDEEMED';
+  if (!coupon.active) return 'COUPON_INACTIVE';
+  if (coupon.startsAt !== null && coupon.startsAt > state.now) return 'COUPON_NOT_STARTED';
+  if (coupon.expiresAt !== null && coupon.expiresAt <= state.now) return 'COUPON_EXPIRED';
+  if (request.orderAmount < Math.max(coupon.minOrderAmount, 1)) return 'MIN_ORDER_NOT_MET';
+  if (
+    coupon.maxRedemptions !== null &&
+    coupon.redeemedCount + coupon.heldCount >= coupon.maxRedemptions
+  ) {
+    return 'COUPON_EXHAUSTED';
+  }
+  if (coupon.perCustomerLimit !== null && state.customerUses >= coupon.perCustomerLimit) {
+    return 'CUSTOMER_LIMIT_REACHED';
+  }
+  return null;
+}
+
+/**
+ * The discount in minor units: a percent of the order amount rounded down, or the fixed value
+ * capped at the order amount (discountOf in coupons.repository.ts, in integers, exactly).
+ */
+export function discountFor(
+  coupon: Pick<CouponEntity, 'discountType' | 'discountValue'>,
+  orderAmount: number,
+): number {
+  if (coupon.discountType === 'percent') {
+    return Number((BigInt(orderAmount) * BigInt(coupon.discountValue)) / 100n);
+  }
+  return Math.min(coupon.discountValue, orderAmount);
+}
+
+/** The facts a refusal's message needs, from an application-side read. */
+export function factsOf(state: RedeemState): CouponFacts {
+  return {
+    code: state.coupon.code,
+    startsAt: state.coupon.startsAt,
+    expiresAt: state.coupon.expiresAt,
+    minOrderAmount: Math.max(state.coupon.minOrderAmount, 1),
+    existingRedemptionId: state.existingRedemptionId,
+  };
+}
+
+/**
+ * The domain error for a refusal, decided by PostgreSQL (see REDEEM_SQL in
+ * coupons.repository.ts: the window, the minimum, the limits and the discount computed in
+ * SQL, with PostgreSQL's clock) or by couponRefusal above for the pessimistic and optimistic
+ * strategies. This only words the verdict; it never re-judges the coupon, so the answer
+ * cannot drift from the decision.
  * STALE_FENCE is not handled here: it is a fault, counted by FencingMetrics.
  */
 export function refusalError(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { violatedConstraint } from '../database/postgres-errors';
 import { TransactionRunner } from '../database/transaction-runner';
+import type { RedeemState } from './coupon-rules';
 import { CouponEntity, type DiscountType } from './entities/coupon.entity';
 import { RedemptionEntity, type RedemptionStatus } from './entities/redemption.entity';
 
@@ -74,6 +75,24 @@ export type RedeemOutcome =
   /** Only the lock-free strategy gets here: a concurrent redeem won a constraint race. */
   | { kind: 'constraint'; constraint: string };
 
+/** A redemption the application decided (pessimistic and optimistic strategies). */
+export interface DecidedRedemption {
+  couponId: string;
+  /** Write only if the coupon row is still at this version (optimistic); null: no check. */
+  expectedVersion: string | null;
+  customerId: string;
+  orderId: string;
+  orderAmount: number;
+  discountAmount: number;
+}
+
+export type DecidedRedeemOutcome =
+  | { kind: 'redeemed'; record: RedemptionRecord }
+  /** The coupon row's version moved since it was read: nothing was written. */
+  | { kind: 'conflict' }
+  /** A constraint refused the write (the backstop): nothing was written. */
+  | { kind: 'constraint'; constraint: string };
+
 export type ReleaseRefusal = 'STALE_FENCE' | 'ALREADY_RELEASED' | 'REDEMPTION_HELD_BY_ORDER';
 
 export type ReleaseOutcome =
@@ -136,7 +155,7 @@ function qualified(alias: string): string {
 
 /** Every column of a coupon row; the statements below judge, write and return whole rows. */
 const COUPON_COLUMNS = `id, code, discount_type, discount_value, max_redemptions, per_customer_limit,
-  min_order_amount, starts_at, expires_at, active, redeemed_count, held_count, last_fence, created_at, updated_at`;
+  min_order_amount, starts_at, expires_at, active, redeemed_count, held_count, last_fence, version, created_at, updated_at`;
 
 interface RedemptionRow {
   id: string;
@@ -166,6 +185,7 @@ interface CouponRow {
   redeemed_count: number;
   held_count: number;
   last_fence: string;
+  version: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -209,6 +229,7 @@ function toCoupon(row: CouponRow): CouponEntity {
     redeemedCount: row.redeemed_count,
     heldCount: row.held_count,
     lastFence: row.last_fence,
+    version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -591,6 +612,56 @@ export type ReleaseUsesOutcome = { kind: 'released'; count: number } | { kind: '
  * explains its refusal and changes all it changes at once; it runs through
  * TransactionRunner.change (or inside an order's transaction).
  */
+/**
+ * The write of an application-decided redemption, in one statement: count the coupon (only
+ * if its version is still `$2`, when given), count the customer, append the ledger row. No
+ * row: the version check failed. The constraints stay the backstop.
+ */
+const DECIDED_REDEEM_SQL = `
+WITH counted AS (
+  UPDATE coupons c
+     SET redeemed_count = c.redeemed_count + 1, updated_at = now()
+   WHERE c.id = $1 AND ($2::bigint IS NULL OR c.version = $2::bigint)
+  RETURNING c.id, c.code, c.per_customer_limit
+), used AS (
+  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, held_count, usage_limit)
+  SELECT id, $3, 1, 0, per_customer_limit FROM counted
+  ON CONFLICT (coupon_id, customer_id)
+  DO UPDATE SET active_count = u.active_count + 1, usage_limit = EXCLUDED.usage_limit
+  RETURNING coupon_id
+), redeemed AS (
+  INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
+  SELECT c.id, $3, $4, $5::bigint, $6::bigint, NULL
+    FROM counted c JOIN used ON used.coupon_id = c.id
+  RETURNING ${REDEMPTION_COLUMNS.join(', ')}
+)
+SELECT ${qualified('redeemed')}, (SELECT code FROM counted) AS coupon_code FROM redeemed`;
+
+/** This customer's uses of the coupon and this order's active redemption of it. */
+function redeemFactsOf(coupon: string, customerId: string, orderId: string): string {
+  return `(SELECT u.active_count + u.held_count FROM coupon_customer_usage u
+            WHERE u.coupon_id = ${coupon} AND u.customer_id = ${customerId}) AS customer_uses,
+          (SELECT r.id FROM redemptions r
+            WHERE r.coupon_id = ${coupon} AND r.order_id = ${orderId} AND r.status = 'active')
+            AS existing_redemption_id,
+          statement_timestamp() AS now`;
+}
+
+interface RedeemFactsRow {
+  customer_uses: number | null;
+  existing_redemption_id: string | null;
+  now: Date;
+}
+
+function toRedeemState(coupon: CouponEntity, facts: RedeemFactsRow): RedeemState {
+  return {
+    coupon,
+    customerUses: facts.customer_uses ?? 0,
+    existingRedemptionId: facts.existing_redemption_id,
+    now: facts.now,
+  };
+}
+
 @Injectable()
 export class CouponsRepository {
   constructor(private readonly db: TransactionRunner) {}
@@ -717,6 +788,67 @@ export class CouponsRepository {
     const [row] = rows;
     if (!row || row.stale) return { kind: 'stale' };
     return { kind: 'released', count: row.released };
+  }
+
+  /**
+   * The pessimistic read: locks the coupon row (SELECT ... FOR UPDATE, waiting up to the
+   * transaction's lock_timeout), then reads the customer's uses and the order's redemption in
+   * a second statement. Only a statement started after the lock was granted sees what the
+   * previous holder committed; a subquery of the locking statement would read its older
+   * snapshot. Inside a transaction only. Undefined: no such coupon.
+   */
+  async lockForRedeem(
+    code: string,
+    customerId: string,
+    orderId: string,
+  ): Promise<RedeemState | undefined> {
+    const [row] = await this.db.query<CouponRow>(
+      `SELECT ${COUPON_COLUMNS} FROM coupons WHERE code = $1 FOR UPDATE`,
+      [code],
+    );
+    if (!row) return undefined;
+    const [facts] = await this.db.query<RedeemFactsRow>(
+      `SELECT ${redeemFactsOf('$1', '$2', '$3')}`,
+      [row.id, customerId, orderId],
+    );
+    if (!facts) throw new Error('redeem facts query returned no row');
+    return toRedeemState(toCoupon(row), facts);
+  }
+
+  /**
+   * The optimistic read, no lock: the coupon with its version, the customer's uses and the
+   * order's redemption, from one snapshot. Undefined: no such coupon.
+   */
+  async readForRedeem(
+    code: string,
+    customerId: string,
+    orderId: string,
+  ): Promise<RedeemState | undefined> {
+    const [row] = await this.db.query<CouponRow & RedeemFactsRow>(
+      `SELECT ${COUPON_COLUMNS}, ${redeemFactsOf('c.id', '$2', '$3')}
+         FROM coupons c WHERE code = $1`,
+      [code, customerId, orderId],
+    );
+    return row ? toRedeemState(toCoupon(row), row) : undefined;
+  }
+
+  /** Writes a redemption the application decided (see DECIDED_REDEEM_SQL). */
+  async writeDecidedRedemption(command: DecidedRedemption): Promise<DecidedRedeemOutcome> {
+    try {
+      const [row] = await this.db.query<RedemptionRow>(DECIDED_REDEEM_SQL, [
+        command.couponId,
+        command.expectedVersion,
+        command.customerId,
+        command.orderId,
+        command.orderAmount,
+        command.discountAmount,
+      ]);
+      return row ? { kind: 'redeemed', record: toRedemption(row) } : { kind: 'conflict' };
+    } catch (error) {
+      const constraint = violatedConstraint(error);
+      if (constraint) return { kind: 'constraint', constraint };
+      throw error;
+    }
   }
 
   /** One statement: decides, explains a refusal and writes (see REDEEM_SQL). */

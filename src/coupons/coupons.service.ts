@@ -1,11 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import { AppConfig } from '../config/app-config';
-import { REDEEM_STRATEGIES } from '../config/environment';
+import type { WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
+import {
+  ConcurrencyControl,
+  effectiveStrategy,
+  VersionConflict,
+} from '../database/concurrency-control';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
-import { canonicalCode, refusalError, remainingOf } from './coupon-rules';
+import { StrategyMetrics } from '../metrics/strategy.metrics';
+import {
+  canonicalCode,
+  couponRefusal,
+  discountFor,
+  factsOf,
+  type RedeemState,
+  refusalError,
+  remainingOf,
+} from './coupon-rules';
 import {
   CouponsRepository,
   type CouponChanges,
@@ -50,7 +64,7 @@ export type UpdateCouponInput = Omit<
   'code' | 'discountType' | 'discountValue'
 >;
 
-export type RedeemStrategy = (typeof REDEEM_STRATEGIES)[number];
+export type RedeemStrategy = WriteStrategy;
 
 export interface RedeemInput {
   code: string;
@@ -76,6 +90,8 @@ export class CouponsService {
     private readonly coupons: CouponsRepository,
     private readonly db: TransactionRunner,
     private readonly fencing: FencingMetrics,
+    private readonly strategies: StrategyMetrics,
+    private readonly control: ConcurrencyControl,
     config: AppConfig,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
@@ -166,17 +182,29 @@ export class CouponsService {
   }
 
   /**
-   * Redeems under the coupon's lock (default), or with the lock-free conditional statement
-   * alone when COUPON_REDEEM_STRATEGY=atomic. Inside an order the coupon key is already
-   * held, so the lock is reentrant and the order's fence is used. `strategy` overrides the
-   * configured one (the /demo page compares them side by side).
+   * Redeems with COUPON_REDEEM_STRATEGY (see WRITE_STRATEGIES): under the coupon's lock
+   * (`locked`, the default), with the lock-free conditional statement alone (`atomic`), in a
+   * transaction that locks the row (`pessimistic`), or with a version check and retries
+   * (`optimistic`). Inside an order the coupon key is already held, so the lock is reentrant
+   * and the order's fence is used, whatever the strategy. `strategy` overrides the configured
+   * one (the /demo page compares them side by side). Refusals are the same domain errors in
+   * every strategy; besides them: 503 LOCK_TIMEOUT (a lock or row-lock wait ran out) and 503
+   * CONTENTION (optimistic attempts ran out), after which nothing was changed.
    */
   async redeem(
     input: RedeemInput,
     strategy: RedeemStrategy = this.strategy,
   ): Promise<RedemptionRecord> {
-    if (strategy === 'atomic' && !currentLock()) return this.redeemWithFence(input, null);
-    return await this.redeemLocked(input);
+    switch (effectiveStrategy(strategy, currentLock() !== undefined)) {
+      case 'atomic':
+        return this.redeemWithFence(input, null);
+      case 'pessimistic':
+        return this.redeemPessimistic(input);
+      case 'optimistic':
+        return this.redeemOptimistic(input);
+      case 'locked':
+        return await this.redeemLocked(input);
+    }
   }
 
   @Locked((input: RedeemInput) => couponLockKey(input.code))
@@ -233,16 +261,118 @@ export class CouponsService {
         return refusalError(outcome.refusal, outcome.coupon, command);
       case 'constraint':
         // Rows a racing lock-free redeem committed after this statement's snapshot.
-        switch (outcome.constraint) {
-          case 'customer_usage_within_limit':
-            return new CustomerLimitReachedError(command.code, command.customerId);
-          case 'redemptions_one_active_per_order':
-            return new AlreadyRedeemedError(command.code, command.orderId, null);
-          case 'coupons_usage_within_limit':
-            return new CouponExhaustedError(command.code);
-          default:
-            return new Error(`redeem of ${command.code} violated ${outcome.constraint}`);
+        return this.backstopFired(
+          command.fence === null ? 'atomic' : 'locked',
+          command,
+          outcome.constraint,
+        );
+    }
+  }
+
+  /**
+   * The pessimistic strategy: one transaction locks the coupon row (SELECT ... FOR UPDATE,
+   * bounded by PESSIMISTIC_LOCK_TIMEOUT_MS), reads the customer's uses, decides with
+   * couponRefusal, and writes counter, customer counter and ledger row together.
+   */
+  private redeemPessimistic(input: RedeemInput): Promise<RedemptionRecord> {
+    const code = canonicalCode(input.code);
+    return this.control.pessimistic('coupon', async () => {
+      const read = () => this.coupons.lockForRedeem(code, input.customerId, input.orderId);
+      let state = await read();
+      if (!state) throw new CouponNotFoundError(code);
+      let refusal = couponRefusal(state, input);
+      if (isLimit(refusal) && (await this.reclaimExpired(code, null)) > 0) {
+        state = (await read()) ?? state;
+        refusal = couponRefusal(state, input);
+      }
+      if (refusal !== null) throw refusalError(refusal, factsOf(state), input);
+      return this.writeDecided('pessimistic', state, input, null);
+    });
+  }
+
+  /**
+   * The optimistic strategy: read the coupon with its version (no lock), decide with
+   * couponRefusal, write only if the version is unchanged; on a conflict, read and decide
+   * again (ConcurrencyControl.optimistic: bounded attempts, jittered backoff, then 503
+   * CONTENTION). A refusal read from committed state needs no retry: it was true when read.
+   */
+  private redeemOptimistic(input: RedeemInput): Promise<RedemptionRecord> {
+    const code = canonicalCode(input.code);
+    let reclaimed = false;
+    return this.control.optimistic('coupon', async () => {
+      const read = () => this.coupons.readForRedeem(code, input.customerId, input.orderId);
+      let state = await read();
+      if (!state) throw new CouponNotFoundError(code);
+      let refusal = couponRefusal(state, input);
+      if (isLimit(refusal) && !reclaimed) {
+        // Expired holds give their uses back once per request, then it is judged again.
+        reclaimed = true;
+        if ((await this.reclaimExpired(code, null)) > 0) {
+          state = (await read()) ?? state;
+          refusal = couponRefusal(state, input);
         }
+      }
+      if (refusal !== null) throw refusalError(refusal, factsOf(state), input);
+      return this.db.change(() =>
+        this.writeDecided('optimistic', state, input, state.coupon.version),
+      );
+    });
+  }
+
+  /**
+   * Writes what couponRefusal admitted; a constraint refusing it is the backstop firing.
+   * Throws VersionConflict when `expectedVersion` is no longer the row's.
+   */
+  private async writeDecided(
+    strategy: 'pessimistic' | 'optimistic',
+    state: RedeemState,
+    input: RedeemInput,
+    expectedVersion: string | null,
+  ): Promise<RedemptionRecord> {
+    const outcome = await this.coupons.writeDecidedRedemption({
+      couponId: state.coupon.id,
+      expectedVersion,
+      customerId: input.customerId,
+      orderId: input.orderId,
+      orderAmount: input.orderAmount,
+      discountAmount: discountFor(state.coupon, input.orderAmount),
+    });
+    switch (outcome.kind) {
+      case 'redeemed':
+        return outcome.record;
+      case 'conflict':
+        throw new VersionConflict();
+      case 'constraint':
+        throw this.backstopFired(
+          strategy,
+          { ...input, code: state.coupon.code },
+          outcome.constraint,
+        );
+    }
+  }
+
+  /**
+   * A constraint refused a write the strategy had admitted: counted
+   * (couponlock_invariant_backstop_total, 0 for a correct strategy) and answered as the
+   * refusal the constraint stands for, never as a 500. A constraint that states no redeem
+   * invariant is a bug and stays one.
+   */
+  private backstopFired(
+    strategy: RedeemStrategy,
+    command: { code: string; customerId: string; orderId: string },
+    constraint: string,
+  ): Error {
+    if (!this.strategies.backstop(strategy, 'coupon', constraint)) {
+      return new Error(`redeem of ${command.code} violated ${constraint}`);
+    }
+    switch (constraint) {
+      case 'customer_usage_within_limit':
+      case 'customer_uses_within_limit':
+        return new CustomerLimitReachedError(command.code, command.customerId);
+      case 'redemptions_one_active_per_order':
+        return new AlreadyRedeemedError(command.code, command.orderId, null);
+      default:
+        return new CouponExhaustedError(command.code);
     }
   }
 
@@ -382,6 +512,10 @@ export class CouponsService {
   private fenceOf(key: string): string | null {
     return currentLock()?.fenceFor(key) ?? null;
   }
+}
+
+function isLimit(refusal: string | null): boolean {
+  return refusal === 'COUPON_EXHAUSTED' || refusal === 'CUSTOMER_LIMIT_REACHED';
 }
 
 function isLimitRefusal(outcome: { kind: string; refusal?: string }): boolean {

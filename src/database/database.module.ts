@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { FaultInjectionModule } from '../fault-injection/fault-injection.module';
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
+import { ConcurrencyControl } from './concurrency-control';
 import { TransactionRunner } from './transaction-runner';
 
 const logger = new Logger('Database');
@@ -28,8 +29,8 @@ const logger = new Logger('Database');
       }),
     }),
   ],
-  providers: [TransactionRunner],
-  exports: [TransactionRunner],
+  providers: [TransactionRunner, ConcurrencyControl],
+  exports: [TransactionRunner, ConcurrencyControl],
 })
 export class DatabaseModule implements OnModuleInit {
   constructor(

@@ -87,7 +87,7 @@ export class DemoController {
 
   @Post('coupons/:code/redeem')
   @ApiOperation({
-    summary: 'Redeem a coupon with a chosen strategy (atomic or locked)',
+    summary: 'Redeem a coupon with a chosen strategy (locked, atomic, pessimistic or optimistic)',
     description: `${TEACHING} The same CouponsService.redeem as POST /v1/coupons/{code}/redeem, with the strategy of the query instead of COUPON_REDEEM_STRATEGY.`,
   })
   @ApiCreatedResponse({ type: RedemptionView })

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
+import { violatedConstraint } from '../database/postgres-errors';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { MovementReason } from './entities/inventory-movement.entity';
 import { ProductEntity } from './entities/product.entity';
@@ -11,12 +12,32 @@ export interface NewProduct {
   stock: number;
 }
 
-/** One line of a multi-SKU stock change, with the fence of that SKU's lock. */
+/**
+ * One line of a multi-SKU stock change, with the fence of that SKU's lock; null for the
+ * lock-free (atomic) decrement, which skips the fence check.
+ */
 export interface StockChange {
   sku: string;
   quantity: number;
-  fence: string;
+  fence: string | null;
 }
+
+/** A SKU's stock as the pessimistic and optimistic decrements read it. */
+export interface StockState {
+  productId: string;
+  sku: string;
+  stock: number;
+  reserved: number;
+  /** The row version (decimal string); see ProductEntity.version. */
+  version: string;
+}
+
+export type DecidedTakeOutcome =
+  | { kind: 'taken'; stock: number }
+  /** The product row's version moved since it was read: nothing was written. */
+  | { kind: 'conflict' }
+  /** A constraint refused the write (the backstop): nothing was written. */
+  | { kind: 'constraint'; constraint: string };
 
 export interface TakenStock {
   productId: string;
@@ -54,7 +75,9 @@ export interface StockLine {
 
 export type TakeOutcome =
   | { kind: 'taken'; lines: Array<TakenStock & { stock: number }> }
-  | { kind: 'refused'; lines: StockLine[] };
+  | { kind: 'refused'; lines: StockLine[] }
+  /** A constraint refused the change the statement had admitted (the backstop). */
+  | { kind: 'constraint'; constraint: string };
 
 export type GiveOutcome =
   { kind: 'given'; products: ProductEntity[] } | { kind: 'refused'; lines: StockLine[] };
@@ -71,13 +94,15 @@ interface StockRow {
   reserved: number | null;
   available: number | null;
   last_fence: string | null;
+  /** Only where the statement returns it (an insert). */
+  version?: string;
   created_at: Date | null;
   updated_at: Date | null;
   changed: boolean;
 }
 
 const PRODUCT_COLUMNS =
-  'id, sku, name, price_amount, initial_stock, stock, reserved, last_fence, created_at, updated_at';
+  'id, sku, name, price_amount, initial_stock, stock, reserved, last_fence, version, created_at, updated_at';
 
 function toProduct(
   row: Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>,
@@ -91,6 +116,7 @@ function toProduct(
     stock: row.stock,
     reserved: row.reserved,
     lastFence: row.last_fence,
+    ...(row.version !== undefined ? { version: row.version } : {}),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   });
@@ -243,10 +269,47 @@ const RELEASE_HOLD_LINES_SQL = holdLinesSql('release');
 const CONFIRM_HOLD_LINES_SQL = holdLinesSql('confirm');
 const RECLAIM_EXPIRED_LINES_SQL = holdLinesSql('reclaim');
 
-/** A SKU a hold-line statement touches, with the fence of its lock. */
+/** A SKU a hold-line statement touches, with the fence of its lock (null: no lock held). */
 export interface SkuFence {
   sku: string;
-  fence: string;
+  fence: string | null;
+}
+
+/**
+ * A decrement the application decided (pessimistic, optimistic), in one statement: the stock
+ * change (only if the row is still at version `$3`, when given) and its ledger row. No row:
+ * the version check failed. The constraints stay the backstop.
+ */
+const DECIDED_TAKE_SQL = `
+WITH changed AS (
+  UPDATE products p
+     SET stock = p.stock - $2::int, updated_at = now()
+   WHERE p.id = $1 AND ($3::bigint IS NULL OR p.version = $3::bigint)
+  RETURNING p.id, p.stock
+), ledger AS (
+  INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
+  SELECT id, -$2::int, 0, 'decrement', $4, NULL FROM changed
+)
+SELECT stock FROM changed`;
+
+const STOCK_STATE_COLUMNS = 'id, sku, stock, reserved, version';
+
+interface StockStateRow {
+  id: string;
+  sku: string;
+  stock: number;
+  reserved: number;
+  version: string;
+}
+
+function toStockState(row: StockStateRow): StockState {
+  return {
+    productId: row.id,
+    sku: row.sku,
+    stock: row.stock,
+    reserved: row.reserved,
+    version: row.version,
+  };
 }
 
 export type HoldLinesOutcome = { kind: 'done'; lines: number } | { kind: 'stale' };
@@ -303,7 +366,14 @@ export class InventoryRepository {
     reference: string | null,
   ): Promise<TakeOutcome> {
     const [stockSign, reservedSign] = reason === 'hold_reserved' ? [0, 1] : [-1, 0];
-    const rows = await this.change(TAKE_SQL, changes, reason, reference, stockSign, reservedSign);
+    let rows: StockRow[];
+    try {
+      rows = await this.change(TAKE_SQL, changes, reason, reference, stockSign, reservedSign);
+    } catch (error) {
+      const constraint = violatedConstraint(error);
+      if (constraint) return { kind: 'constraint', constraint };
+      throw error;
+    }
     if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
     return {
       kind: 'taken',
@@ -347,6 +417,49 @@ export class InventoryRepository {
       reservedSign,
       ...extra,
     ]);
+  }
+
+  /**
+   * The pessimistic read: the product row locked FOR UPDATE (waiting up to the transaction's
+   * lock_timeout). Inside a transaction only. Undefined: no such SKU.
+   */
+  async lockStock(sku: string): Promise<StockState | undefined> {
+    const [row] = await this.db.query<StockStateRow>(
+      `SELECT ${STOCK_STATE_COLUMNS} FROM products WHERE sku = $1 FOR UPDATE`,
+      [sku],
+    );
+    return row ? toStockState(row) : undefined;
+  }
+
+  /** The optimistic read: stock, reserved and the row version, no lock. */
+  async readStock(sku: string): Promise<StockState | undefined> {
+    const [row] = await this.db.query<StockStateRow>(
+      `SELECT ${STOCK_STATE_COLUMNS} FROM products WHERE sku = $1`,
+      [sku],
+    );
+    return row ? toStockState(row) : undefined;
+  }
+
+  /** Writes a decrement the application decided (see DECIDED_TAKE_SQL). */
+  async takeDecided(command: {
+    productId: string;
+    quantity: number;
+    expectedVersion: string | null;
+    reference: string | null;
+  }): Promise<DecidedTakeOutcome> {
+    try {
+      const [row] = await this.db.query<{ stock: number }>(DECIDED_TAKE_SQL, [
+        command.productId,
+        command.quantity,
+        command.expectedVersion,
+        command.reference,
+      ]);
+      return row ? { kind: 'taken', stock: row.stock } : { kind: 'conflict' };
+    } catch (error) {
+      const constraint = violatedConstraint(error);
+      if (constraint) return { kind: 'constraint', constraint };
+      throw error;
+    }
   }
 
   /** See holdLinesSql: gives back the unreleased lines of these holds. */

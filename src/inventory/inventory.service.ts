@@ -2,8 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
+import { AppConfig } from '../config/app-config';
+import type { WriteStrategy } from '../config/environment';
+import {
+  ConcurrencyControl,
+  effectiveStrategy,
+  VersionConflict,
+} from '../database/concurrency-control';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { StrategyMetrics } from '../metrics/strategy.metrics';
 import type { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,
@@ -19,6 +27,7 @@ import {
   type StockLine,
   type SkuFence,
   type StockRefusal,
+  type StockState,
   type TakenStock,
   type TakeOutcome,
 } from './inventory.repository';
@@ -38,13 +47,33 @@ export interface OrderLine {
   quantity: number;
 }
 
+/**
+ * Internal: a stock invariant's constraint refused a change the strategy had admitted. Thrown
+ * inside the change's transaction (which it rolls back) and answered outside it.
+ */
+class StockBackstop extends Error {
+  constructor(
+    readonly sku: string,
+    readonly quantity: number,
+  ) {
+    super(`stock backstop fired for ${sku}`);
+  }
+}
+
 @Injectable()
 export class InventoryService {
+  private readonly strategy: WriteStrategy;
+
   constructor(
     private readonly inventory: InventoryRepository,
     private readonly db: TransactionRunner,
     private readonly fencing: FencingMetrics,
-  ) {}
+    private readonly strategies: StrategyMetrics,
+    private readonly control: ConcurrencyControl,
+    config: AppConfig,
+  ) {
+    this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
+  }
 
   create(product: NewProduct): Promise<ProductEntity> {
     return this.db.change(async () => {
@@ -60,17 +89,179 @@ export class InventoryService {
     return product;
   }
 
+  /**
+   * Takes `quantity` units of a SKU with STOCK_DECREMENT_STRATEGY (see WRITE_STRATEGIES):
+   * under the SKU's lock (`locked`, the default), with the conditional statement alone
+   * (`atomic`), in a transaction that locks the row (`pessimistic`), or with a version check
+   * and retries (`optimistic`). Throws PRODUCT_NOT_FOUND, INSUFFICIENT_STOCK (with what is
+   * available), 503 LOCK_TIMEOUT or 503 CONTENTION; on every error nothing was taken.
+   */
+  async decrement(
+    sku: string,
+    quantity: number,
+    reference?: string,
+    strategy: WriteStrategy = this.strategy,
+  ): Promise<StockView> {
+    const ref = reference ?? null;
+    try {
+      switch (effectiveStrategy(strategy, currentLock() !== undefined)) {
+        case 'atomic':
+          return await this.takeWithStatement({ sku, quantity, fence: null }, ref, 'atomic');
+        case 'pessimistic':
+          return await this.decrementPessimistic(sku, quantity, ref);
+        case 'optimistic':
+          return await this.decrementOptimistic(sku, quantity, ref);
+        case 'locked':
+          return await this.decrementLocked(sku, quantity, ref);
+      }
+    } catch (error) {
+      if (!(error instanceof StockBackstop)) throw error;
+      // The failed statement's transaction is over: read what is really available now.
+      const product = await this.inventory.readStock(sku);
+      const available = product ? product.stock - product.reserved : 0;
+      throw new InsufficientStockError(sku, available, quantity);
+    }
+  }
+
   @Locked((sku: string) => skuLockKey(sku))
-  decrement(sku: string, quantity: number, reference?: string): Promise<StockView> {
-    const change = this.change(sku, quantity);
+  private decrementLocked(sku: string, quantity: number, reference: string | null) {
+    return this.takeWithStatement(this.change(sku, quantity), reference, 'locked');
+  }
+
+  /** The conditional statement (TAKE_SQL) decides and writes: `locked` and `atomic`. */
+  private takeWithStatement(
+    change: StockChange,
+    reference: string | null,
+    strategy: 'locked' | 'atomic',
+  ): Promise<StockView> {
     return this.db.change(async () => {
       const outcome = await this.withReclaim([change], () =>
-        this.inventory.take([change], 'decrement', reference ?? null),
+        this.inventory.take([change], 'decrement', reference),
       );
-      if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
-      const [taken] = outcome.lines;
-      return { sku, stock: taken?.stock ?? 0 };
+      const [taken] = this.takenOrThrow(outcome, strategy, [change]);
+      return { sku: change.sku, stock: taken?.stock ?? 0 };
     });
+  }
+
+  /**
+   * The pessimistic decrement: one transaction locks the product row (FOR UPDATE, bounded by
+   * PESSIMISTIC_LOCK_TIMEOUT_MS), checks available stock in the application, then writes the
+   * stock and its ledger row.
+   */
+  private decrementPessimistic(
+    sku: string,
+    quantity: number,
+    reference: string | null,
+  ): Promise<StockView> {
+    return this.control.pessimistic('sku', async () => {
+      const state = await this.decideTake(sku, quantity, () => this.inventory.lockStock(sku));
+      return this.writeDecided('pessimistic', state, quantity, reference, null);
+    });
+  }
+
+  /**
+   * The optimistic decrement: read stock with the row version, check it in the application,
+   * write only if the version is unchanged; retried on a conflict (ConcurrencyControl).
+   */
+  private decrementOptimistic(
+    sku: string,
+    quantity: number,
+    reference: string | null,
+  ): Promise<StockView> {
+    return this.control.optimistic('sku', async () => {
+      const state = await this.decideTake(sku, quantity, () => this.inventory.readStock(sku));
+      return this.db.change(() =>
+        this.writeDecided('optimistic', state, quantity, reference, state.version),
+      );
+    });
+  }
+
+  /**
+   * Reads the product and checks that `quantity` is available (stock - reserved). When it is
+   * not, the reservations of expired holds on it are given back first and it is read again.
+   */
+  private async decideTake(
+    sku: string,
+    quantity: number,
+    read: () => Promise<StockState | undefined>,
+  ): Promise<StockState> {
+    let state = await read();
+    if (!state) throw new ProductNotFoundError(sku);
+    if (state.stock - state.reserved < quantity) {
+      const reclaimed = await this.inventory.reclaimExpiredLines([{ sku, fence: null }]);
+      if (reclaimed.kind === 'done' && reclaimed.lines > 0) state = (await read()) ?? state;
+    }
+    const available = state.stock - state.reserved;
+    if (available < quantity) throw new InsufficientStockError(sku, available, quantity);
+    return state;
+  }
+
+  private async writeDecided(
+    strategy: 'pessimistic' | 'optimistic',
+    state: StockState,
+    quantity: number,
+    reference: string | null,
+    expectedVersion: string | null,
+  ): Promise<StockView> {
+    const outcome = await this.inventory.takeDecided({
+      productId: state.productId,
+      quantity,
+      expectedVersion,
+      reference,
+    });
+    switch (outcome.kind) {
+      case 'taken':
+        return { sku: state.sku, stock: outcome.stock };
+      case 'conflict':
+        throw new VersionConflict();
+      case 'constraint':
+        throw this.backstopFired(strategy, outcome.constraint, state.sku, quantity);
+    }
+  }
+
+  /**
+   * A stock invariant's constraint refused a change the strategy had admitted: counted
+   * (couponlock_invariant_backstop_total) and answered as INSUFFICIENT_STOCK, never a 500. Any
+   * other constraint is a bug and stays one.
+   */
+  private backstopFired(
+    strategy: WriteStrategy,
+    constraint: string,
+    sku: string,
+    quantity: number,
+  ): Error {
+    if (!this.strategies.backstop(strategy, 'sku', constraint)) {
+      return new Error(`stock change of ${sku} violated ${constraint}`);
+    }
+    return new StockBackstop(sku, quantity);
+  }
+
+  /** The taken lines, or the error for a refusal or a backstop firing. */
+  private takenOrThrow(
+    outcome: TakeOutcome,
+    strategy: WriteStrategy,
+    changes: readonly StockChange[],
+  ): Array<TakenStock & { stock: number }> {
+    switch (outcome.kind) {
+      case 'taken':
+        return outcome.lines;
+      case 'refused':
+        throw this.refusal(outcome.lines);
+      case 'constraint': {
+        const first = changes[0];
+        const error = this.backstopFired(
+          strategy,
+          outcome.constraint,
+          first?.sku ?? '',
+          first?.quantity ?? 0,
+        );
+        // Inside an order or a hold the caller's transaction is aborted either way; the
+        // refusal names the first line (the constraint does not say which row broke it).
+        throw error instanceof StockBackstop
+          ? new InsufficientStockError(error.sku, 0, error.quantity)
+          : error;
+      }
+    }
   }
 
   @Locked((sku: string) => skuLockKey(sku))
@@ -95,8 +286,7 @@ export class InventoryService {
     const outcome = await this.withReclaim(changes, () =>
       this.inventory.take(changes, 'order_placed', orderId),
     );
-    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
-    return outcome.lines;
+    return this.takenOrThrow(outcome, 'locked', changes);
   }
 
   /**
@@ -106,8 +296,7 @@ export class InventoryService {
   async reserveForHold(holdId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
     const changes = lines.map((line) => this.change(line.sku, line.quantity));
     const outcome = await this.withReclaim(changes, () => this.inventory.reserve(changes, holdId));
-    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
-    return outcome.lines;
+    return this.takenOrThrow(outcome, 'locked', changes);
   }
 
   /**

@@ -107,7 +107,10 @@ describe('live storm page (/demo)', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.instances).toEqual([pageServer.url, second.url]);
     expect(listed.body.scenarios).toEqual([
-      expect.objectContaining({ name: 'hot-coupon', strategies: ['naive', 'atomic', 'locked'] }),
+      expect.objectContaining({
+        name: 'hot-coupon',
+        strategies: ['naive', 'atomic', 'locked', 'pessimistic', 'optimistic'],
+      }),
       expect.objectContaining({ name: 'hot-sku', strategies: ['locked'] }),
     ]);
   });

@@ -72,6 +72,13 @@ export class CouponEntity {
   @Column({ name: 'last_fence', type: 'bigint', default: 0 })
   lastFence!: string;
 
+  /**
+   * Bumped by a trigger on every update of the row (migration 1764300000000); the optimistic
+   * strategy writes only if it is still the version it read (decimal string).
+   */
+  @Column({ type: 'bigint', default: 0 })
+  version!: string;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -56,6 +56,8 @@
       naive: 'naive (unsafe: read, check, write)',
       atomic: 'atomic (one conditional statement)',
       locked: 'locked (lease + fencing token)',
+      pessimistic: 'pessimistic (SELECT … FOR UPDATE)',
+      optimistic: 'optimistic (version check + retries)',
     };
     $('strategy').replaceChildren(
       ...(scenario ? scenario.strategies : []).map((s) => new Option(labels[s] || s, s)),
@@ -252,7 +254,7 @@
       run.points.length === 0
         ? 'Each dot is a success on that instance at that time; hover for its fencing token.'
         : fenced === 0
-          ? 'No fencing tokens: this strategy takes no lock, so nothing orders the writers.'
+          ? 'No fencing tokens: this strategy takes no distributed lock; PostgreSQL alone orders the writers.'
           : distinct === fenced
             ? `${fenced} writes carried a fencing token, each a different one; the grey line joins them in token order (the lock's hand-offs).`
             : `${fenced} writes carried a fencing token, but only ${distinct} distinct ones.`;

@@ -38,6 +38,10 @@ export class ProductEntity {
   @Column({ name: 'last_fence', type: 'bigint', default: 0 })
   lastFence!: string;
 
+  /** Bumped by a trigger on every update of the row; see CouponEntity.version. */
+  @Column({ type: 'bigint', default: 0 })
+  version!: string;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

@@ -1,0 +1,95 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
+import { WRITE_STRATEGIES, type WriteStrategy } from '../config/environment';
+import { METRICS_REGISTRY } from './metrics.registry';
+
+/** What a strategy guards: a coupon's counters, or a SKU's stock. */
+export type GuardedResource = 'coupon' | 'sku';
+
+/**
+ * The constraints that state the invariants the strategies keep (the limit, the per-customer
+ * limit, one active redemption per order, stock never below zero or below reserved). A
+ * strategy decides before it writes; when one of these still refuses the write, the strategy
+ * let through something it should have stopped, and only PostgreSQL kept the invariant.
+ */
+export const INVARIANTS: Record<GuardedResource, readonly string[]> = {
+  coupon: [
+    'coupons_usage_within_limit',
+    'coupons_uses_within_limit',
+    'customer_usage_within_limit',
+    'customer_uses_within_limit',
+    'redemptions_one_active_per_order',
+  ],
+  sku: ['products_stock_nonnegative', 'products_reserved_within_stock'],
+};
+
+/**
+ * Counters of the write strategies (COUPON_REDEEM_STRATEGY, STOCK_DECREMENT_STRATEGY). Every
+ * series exists from the start at 0, so a dashboard (and the storm tests) read "never fired"
+ * rather than "no data".
+ */
+@Injectable()
+export class StrategyMetrics {
+  private readonly backstops: Counter<'strategy' | 'invariant'>;
+  private readonly retries: Counter<'resource'>;
+  private readonly exhausted: Counter<'resource'>;
+  private readonly lockTimeouts: Counter<'resource'>;
+
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+    this.backstops = new Counter({
+      name: 'couponlock_invariant_backstop_total',
+      help: 'Writes a PostgreSQL constraint refused although the strategy had decided to make them (0 for a correct strategy)',
+      labelNames: ['strategy', 'invariant'] as const,
+      registers: [registry],
+    });
+    this.retries = new Counter({
+      name: 'couponlock_optimistic_retries_total',
+      help: 'Optimistic writes retried because the row version changed since the read',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+    });
+    this.exhausted = new Counter({
+      name: 'couponlock_optimistic_exhausted_total',
+      help: 'Optimistic writes that ran out of attempts (answered 503 CONTENTION)',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+    });
+    this.lockTimeouts = new Counter({
+      name: 'couponlock_row_lock_timeouts_total',
+      help: 'Pessimistic writes that gave up waiting for the row lock (answered 503 LOCK_TIMEOUT)',
+      labelNames: ['resource'] as const,
+      registers: [registry],
+    });
+    for (const resource of ['coupon', 'sku'] as const) {
+      this.retries.inc({ resource }, 0);
+      this.exhausted.inc({ resource }, 0);
+      this.lockTimeouts.inc({ resource }, 0);
+      for (const strategy of WRITE_STRATEGIES) {
+        for (const invariant of INVARIANTS[resource])
+          this.backstops.inc({ strategy, invariant }, 0);
+      }
+    }
+  }
+
+  /**
+   * Counts a firing of the backstop when `constraint` is one of the resource's invariants and
+   * returns true; false for any other constraint (not a backstop: the caller's bug to surface).
+   */
+  backstop(strategy: WriteStrategy, resource: GuardedResource, constraint: string): boolean {
+    if (!INVARIANTS[resource].includes(constraint)) return false;
+    this.backstops.inc({ strategy, invariant: constraint });
+    return true;
+  }
+
+  retried(resource: GuardedResource): void {
+    this.retries.inc({ resource });
+  }
+
+  ranOutOfAttempts(resource: GuardedResource): void {
+    this.exhausted.inc({ resource });
+  }
+
+  lockTimedOut(resource: GuardedResource): void {
+    this.lockTimeouts.inc({ resource });
+  }
+}
