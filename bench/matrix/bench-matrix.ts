@@ -135,7 +135,7 @@ function verdictOfStock(verdict: Verdict): { correct: boolean; detail: string } 
 }
 
 async function runCell(cell: Cell, round: number): Promise<Result[]> {
-  const prefix = `bench:matrix:${process.pid}:${cell.name}:${round}:`;
+  const prefix = `bench:matrix:${process.pid}:${cell.name.replace('+', '-')}:${round}:`;
   const env = environment(cell, prefix);
   const apps = await Promise.all([AppInstance.start(env), AppInstance.start(env)]);
   const urls = apps.map((app) => app.url);
@@ -254,20 +254,51 @@ async function main(): Promise<void> {
   snapshotBuild();
   await recreateDatabase();
   const results: Result[] = [];
+  const failures: string[] = [];
+  const out = join(__dirname, '..', 'results');
+  mkdirSync(out, { recursive: true });
+  // Written after every cell, so an interrupted run still leaves what it measured.
+  const write = (): void => {
+    const seconds = (performance.now() - started) / 1000;
+    const notes = failures.map((failure) => `- did not run: ${failure}`).join('\n');
+    writeFileSync(
+      join(out, 'matrix.md'),
+      `${report(results, startedAt, seconds)}${notes ? `\n${notes}\n` : ''}`,
+    );
+    writeFileSync(
+      join(out, 'matrix.json'),
+      `${JSON.stringify(
+        {
+          startedAt,
+          quick: QUICK,
+          rounds: ROUNDS,
+          concurrency: CONCURRENCY,
+          seconds,
+          results,
+          failures,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  };
   for (let round = 1; round <= ROUNDS; round += 1) {
     const order = round % 2 === 1 ? CELLS : [...CELLS].reverse();
     process.stdout.write(`round ${round}/${ROUNDS}: ${order.map((c) => c.name).join(', ')}\n`);
-    for (const cell of order) results.push(...(await runCell(cell, round)));
+    for (const cell of order) {
+      try {
+        results.push(...(await runCell(cell, round)));
+      } catch (error) {
+        const message = `${cell.name} round ${round}: ${String((error as Error).message).split('\n')[0]}`;
+        failures.push(message);
+        process.stdout.write(`  ${message}\n`);
+      }
+      write();
+    }
   }
   const seconds = (performance.now() - started) / 1000;
-  const out = join(__dirname, '..', 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'matrix.md'), report(results, startedAt, seconds));
-  writeFileSync(
-    join(out, 'matrix.json'),
-    `${JSON.stringify({ startedAt, quick: QUICK, rounds: ROUNDS, concurrency: CONCURRENCY, seconds, results }, null, 2)}\n`,
-  );
   process.stdout.write(`wrote bench/results/matrix.md and matrix.json (${seconds.toFixed(0)} s)\n`);
+  if (failures.length > 0) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {
