@@ -2,12 +2,9 @@ import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import {
-  ApiProblems,
-  LOCKED_WRITE_FAULTS,
-  WRITE_FAULTS,
-} from '../common/http/api-problems.decorator';
+import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
+import { REDEEM_REFUSALS } from './coupons.errors';
 import { CouponsService } from './coupons.service';
 import {
   CouponCodeParams,
@@ -24,14 +21,6 @@ import {
   RedemptionView,
 } from './dto/coupon-views.dto';
 
-const REDEEM_REFUSALS = {
-  404: ['COUPON_NOT_FOUND'],
-  409: ['COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
-  410: ['COUPON_EXPIRED'],
-  422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-  503: LOCKED_WRITE_FAULTS,
-} as const;
-
 @ApiTags('coupons')
 @ApiKeyAuth()
 @Controller('v1/coupons')
@@ -43,7 +32,7 @@ export class CouponsController {
   @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Create a coupon' })
   @ApiCreatedResponse({ type: CouponView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'], 503: WRITE_FAULTS })
+  @ApiProblems(['COUPON_CODE_TAKEN', ...WRITE_FAULTS])
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
   }
@@ -51,7 +40,7 @@ export class CouponsController {
   @Get(':code')
   @ApiOperation({ summary: 'Get a coupon with its usage' })
   @ApiOkResponse({ type: CouponView })
-  @ApiProblems({ 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<CouponView> {
     return CouponView.of(await this.coupons.get(params.code));
   }
@@ -61,12 +50,7 @@ export class CouponsController {
   @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
   @ApiOkResponse({ type: CouponView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['COUPON_NOT_FOUND'],
-    409: ['LIMIT_BELOW_USAGE'],
-    503: LOCKED_WRITE_FAULTS,
-  })
+  @ApiProblems(['COUPON_NOT_FOUND', 'LIMIT_BELOW_USAGE'], { locks: [[CouponsService, 'update']] })
   async update(
     @Param() params: CouponCodeParams,
     @Body() body: UpdateCouponDto,
@@ -79,7 +63,7 @@ export class CouponsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Preview a redemption without making it' })
   @ApiOkResponse({ type: CouponValidationView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['COUPON_NOT_FOUND'])
   validate(
     @Param() params: CouponCodeParams,
     @Body() body: ValidateCouponDto,
@@ -97,7 +81,7 @@ export class CouponsController {
       'refuses it if a newer holder has written since.',
   })
   @ApiCreatedResponse({ type: RedemptionView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], ...REDEEM_REFUSALS })
+  @ApiProblems(REDEEM_REFUSALS, { locks: [[CouponsService, 'redeemLocked']] })
   async redeem(
     @Param() params: CouponCodeParams,
     @Body() body: RedeemCouponDto,
@@ -109,7 +93,7 @@ export class CouponsController {
   @AdminOnly()
   @ApiOperation({ summary: 'Page through the redemption ledger of a coupon' })
   @ApiOkResponse({ type: RedemptionPageView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED', 'INVALID_CURSOR'], 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['INVALID_CURSOR', 'COUPON_NOT_FOUND'])
   async listRedemptions(
     @Param() params: CouponCodeParams,
     @Query() query: ListRedemptionsQuery,

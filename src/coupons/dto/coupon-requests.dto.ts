@@ -39,14 +39,24 @@ export class CreateCouponDto {
   @Max(MAX_DISCOUNT_VALUE)
   discountValue!: number;
 
-  @ApiPropertyOptional({ nullable: true, description: 'null or absent: unlimited', example: 100 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    description: 'null or absent: unlimited',
+    example: 100,
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(MAX_REDEMPTIONS)
   maxRedemptions?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, description: 'Default 1; null: unlimited', example: 1 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    description: 'Default 1; null: unlimited',
+    example: 1,
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -61,6 +71,7 @@ export class CreateCouponDto {
   minOrderAmount?: number;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
     nullable: true,
     description: 'RFC 3339 with an offset, e.g. 2025-06-01T00:00:00Z',
@@ -71,6 +82,7 @@ export class CreateCouponDto {
   startsAt?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
     nullable: true,
     description: 'RFC 3339 with an offset, e.g. 2025-09-01T00:00:00+02:00',
