@@ -7,16 +7,23 @@ import { Idempotent } from '../idempotency';
 import { REDEEM_REFUSALS } from './coupons.errors';
 import { CouponsService } from './coupons.service';
 import {
+  type BooleanWord,
   CouponCodeParams,
+  CreateCouponBatchDto,
   CreateCouponDto,
+  CustomerUsageParams,
+  ListCouponsQuery,
   ListRedemptionsQuery,
   RedeemCouponDto,
   UpdateCouponDto,
   ValidateCouponDto,
 } from './dto/coupon-requests.dto';
 import {
+  CouponBatchView,
+  CouponPageView,
   CouponValidationView,
   CouponView,
+  CustomerUsageView,
   RedemptionPageView,
   RedemptionView,
 } from './dto/coupon-views.dto';
@@ -37,12 +44,66 @@ export class CouponsController {
     return CouponView.of(await this.coupons.create(body));
   }
 
+  @Get()
+  @AdminOnly()
+  @ApiOperation({
+    summary: 'Page through coupons in code order, filtered',
+    description:
+      'Filters combine (AND): `active`, a `code` prefix (case-insensitive), `expired` (by ' +
+      'the PostgreSQL clock against expiresAt). Codes are in byte order (digits, then A-Z, ' +
+      'then `_`; `-` before digits). Follow `nextCursor` until it is null.',
+  })
+  @ApiOkResponse({ type: CouponPageView })
+  @ApiProblems(['INVALID_CURSOR'])
+  async list(@Query() query: ListCouponsQuery): Promise<CouponPageView> {
+    const page = await this.coupons.list({
+      code: query.code,
+      active: asBoolean(query.active),
+      expired: asBoolean(query.expired),
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    return { items: page.coupons.map(CouponView.of), nextCursor: page.nextCursor };
+  }
+
+  @Post('batch')
+  @AdminOnly()
+  @Idempotent(CouponBatchView.of)
+  @ApiOperation({
+    summary: 'Create many coupons with the same rules and random codes, all or nothing',
+    description:
+      'Creates `count` (1-10,000) coupons in one transaction, each with the rules given ' +
+      '(the fields of POST /v1/coupons but `code`) and the code `prefix` + 12 random ' +
+      'symbols of 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L), from a CSPRNG. A code ' +
+      'that exists already is never reused: it is regenerated. Send an Idempotency-Key: a ' +
+      'retry then returns the same codes and creates nothing.',
+  })
+  @ApiCreatedResponse({ type: CouponBatchView })
+  @ApiProblems(['BATCH_CODES_EXHAUSTED', ...WRITE_FAULTS])
+  async createBatch(@Body() body: CreateCouponBatchDto): Promise<CouponBatchView> {
+    return CouponBatchView.of(await this.coupons.createBatch(body));
+  }
+
   @Get(':code')
   @ApiOperation({ summary: 'Get a coupon with its usage' })
   @ApiOkResponse({ type: CouponView })
   @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<CouponView> {
     return CouponView.of(await this.coupons.get(params.code));
+  }
+
+  @Get(':code/customers/:customerId')
+  @ApiOperation({
+    summary: "A customer's uses of a coupon and the uses left to them",
+    description:
+      'Active redemptions and uses held by live checkout holds (holds past expiresAt by the ' +
+      'PostgreSQL clock count no more, swept or not). A customer who never used the coupon ' +
+      'gets zeros.',
+  })
+  @ApiOkResponse({ type: CustomerUsageView })
+  @ApiProblems(['COUPON_NOT_FOUND'])
+  async customerUsage(@Param() params: CustomerUsageParams): Promise<CustomerUsageView> {
+    return CustomerUsageView.of(await this.coupons.customerUsage(params.code, params.customerId));
   }
 
   @Patch(':code')
@@ -106,4 +167,8 @@ export class CouponsController {
       nextCursor: page.nextCursor,
     };
   }
+}
+
+function asBoolean(word: BooleanWord | undefined): boolean | undefined {
+  return word === undefined ? undefined : word === 'true';
 }

@@ -122,3 +122,18 @@ export const REDEEM_REFUSALS = [
   'COUPON_INACTIVE',
   'MIN_ORDER_NOT_MET',
 ] as const satisfies readonly ErrorCode[];
+
+/**
+ * Every round of a batch met codes that exist already: practically impossible with 31^12
+ * suffixes (see coupon-codes.ts), so it points at a prefix whose code space is used up or at a
+ * broken random source. Nothing was created.
+ */
+export class BatchCodesExhaustedError extends DomainError {
+  constructor(prefix: string, count: number, rounds: number) {
+    super(
+      'BATCH_CODES_EXHAUSTED',
+      `Could not find ${count} unused codes with prefix ${prefix} in ${rounds} rounds; nothing was created.`,
+      { prefix, count },
+    );
+  }
+}

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
 import { ApiProblems } from '../common/http/api-problems.decorator';
 import { REDEEM_REFUSALS } from '../coupons/coupons.errors';
 import { Idempotent } from '../idempotency';
-import { OrderIdParams, PlaceOrderDto } from './dto/order-requests.dto';
-import { OrderView } from './dto/order-views.dto';
+import { ListOrdersQuery, OrderIdParams, PlaceOrderDto } from './dto/order-requests.dto';
+import { OrderPageView, OrderView } from './dto/order-views.dto';
 import { OrdersService } from './orders.service';
 
 @ApiTags('orders')
@@ -25,6 +25,20 @@ export class OrdersController {
   })
   async place(@Body() body: PlaceOrderDto): Promise<OrderView> {
     return OrderView.of(await this.orders.place(body));
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: "Page through a customer's orders, newest first",
+    description:
+      'Placed and cancelled orders of `customerId`, newest first. Follow `nextCursor` until ' +
+      'it is null.',
+  })
+  @ApiOkResponse({ type: OrderPageView })
+  @ApiProblems(['INVALID_CURSOR'])
+  async list(@Query() query: ListOrdersQuery): Promise<OrderPageView> {
+    const page = await this.orders.listOfCustomer(query.customerId, query);
+    return { items: page.orders.map(OrderView.of), nextCursor: page.nextCursor };
   }
 
   @Get(':id')

@@ -73,6 +73,7 @@ const DOMAIN_ERRORS: DomainError[] = [
   new coupons.LimitBelowUsageError('C', 1, 2),
   new coupons.RedemptionNotFoundError('r'),
   new coupons.RedemptionHeldByOrderError('r', 'o'),
+  new coupons.BatchCodesExhaustedError('P-', 10, 8),
   new ProductNotFoundError('S'),
   new SkuTakenError('S'),
   new InsufficientStockError('S', 1, 2),

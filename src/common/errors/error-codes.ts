@@ -268,6 +268,20 @@ export const ERROR_CODES = {
       requested: integer('Units the request asked for'),
     },
   },
+  BATCH_CODES_EXHAUSTED: {
+    status: 409,
+    summary: 'A batch found no unused codes for its prefix within its rounds; nothing was created',
+    example: {
+      detail:
+        'Could not find 10000 unused codes with prefix SUMMER- in 8 rounds; nothing was created.',
+      prefix: 'SUMMER-',
+      count: 10000,
+    },
+    extensions: {
+      prefix: string('The code prefix of the batch, upper-cased'),
+      count: integer('Coupons the batch asked for'),
+    },
+  },
   HOLD_CANCELLED: {
     status: 409,
     summary: 'The checkout hold was cancelled',
