@@ -17,6 +17,7 @@ import { AppConfig } from './config/app-config';
 import { parseTrustProxy, validateEnvironment } from './config/environment';
 import { mountDemoPage } from './demo/demo-page';
 import { registerAccessLog } from './logging/access-log';
+import { documentProblems } from './openapi/problem-responses';
 import { requestIdFor } from './logging/request-id';
 import { ROOT_LOGGER } from './logging/root-logger';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
@@ -110,6 +111,7 @@ function setUpApiDocs(app: NestFastifyApplication): void {
       .build(),
   );
   markPublicOperations(document);
+  documentProblems(app, document);
   SwaggerModule.setup(API_DOCS_PATH, app, document, {
     jsonDocumentUrl: `${API_DOCS_PATH}/openapi.json`,
   });

@@ -105,7 +105,7 @@ describe('ApiKeyGuard', () => {
     const { context, headers, request } = call(ThingsController, 'list');
     const error = errorOf(() => guard.canActivate(context));
     expect(error.code).toBe('UNAUTHENTICATED');
-    expect(error.kind).toBe('unauthenticated');
+    expect(error.status).toBe(401);
     expect(error.message).toBe('An API key is required: send it in the x-api-key header.');
     expect(headers).toEqual({ 'www-authenticate': 'ApiKey header="x-api-key"' });
     expect(request.principal).toBeUndefined();
@@ -132,7 +132,7 @@ describe('ApiKeyGuard', () => {
     ] as const) {
       const error = errorOf(() => guard.canActivate(call(controller, method, STOREFRONT).context));
       expect(error.code).toBe('FORBIDDEN');
-      expect(error.kind).toBe('forbidden');
+      expect(error.status).toBe(403);
     }
   });
 

@@ -1,12 +1,6 @@
-import {
-  applyDecorators,
-  createParamDecorator,
-  type ExecutionContext,
-  SetMetadata,
-} from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiSecurity } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblemResponse } from './api-problem-response.decorator';
 import { principalOf, type Principal, type Role } from './principal';
 
 export const IS_PUBLIC = 'couponlock:auth:public';
@@ -16,24 +10,18 @@ export const REQUIRED_ROLE = 'couponlock:auth:role';
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC, true);
 
 /**
- * Only admin keys may call this route; a storefront key gets 403 FORBIDDEN. Also documents the
- * 403 in OpenAPI, so an admin route needs no further auth decorator beyond @ApiKeyAuth().
+ * Only admin keys may call this route; a storefront key gets 403 FORBIDDEN (the OpenAPI document
+ * lists it for every route with this role: src/openapi/problem-responses.ts).
  */
 export const AdminOnly = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(
-    SetMetadata(REQUIRED_ROLE, 'admin' satisfies Role),
-    ApiProblemResponse(403, 'FORBIDDEN', 'Requires an admin API key.'),
-  );
+  SetMetadata(REQUIRED_ROLE, 'admin' satisfies Role);
 
 /**
- * OpenAPI only: marks routes as needing the `api-key` scheme (declared in app.factory.ts) and
- * documents the 401. Enforcement is the global ApiKeyGuard, whether or not this is applied.
+ * OpenAPI only: marks routes as needing the `api-key` scheme (declared in app.factory.ts).
+ * Enforcement is the global ApiKeyGuard, whether or not this is applied; the 401 is documented
+ * for every route that is not @Public().
  */
-export const ApiKeyAuth = (): MethodDecorator & ClassDecorator =>
-  applyDecorators(
-    ApiSecurity('api-key'),
-    ApiProblemResponse(401, 'UNAUTHENTICATED', 'The x-api-key header is missing or not valid.'),
-  );
+export const ApiKeyAuth = (): MethodDecorator & ClassDecorator => ApiSecurity('api-key');
 
 /** The authenticated caller, for handlers that log or scope by it. */
 export const CurrentPrincipal = createParamDecorator(

@@ -4,7 +4,6 @@ export class UnauthenticatedError extends DomainError {
   constructor(reason: 'missing' | 'invalid') {
     super(
       'UNAUTHENTICATED',
-      'unauthenticated',
       reason === 'missing'
         ? 'An API key is required: send it in the x-api-key header.'
         : 'The API key in the x-api-key header is not valid.',
@@ -14,6 +13,6 @@ export class UnauthenticatedError extends DomainError {
 
 export class ForbiddenError extends DomainError {
   constructor() {
-    super('FORBIDDEN', 'forbidden', 'This operation requires an admin API key.');
+    super('FORBIDDEN', 'This operation requires an admin API key.');
   }
 }

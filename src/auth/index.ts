@@ -1,4 +1,3 @@
-export { ApiProblemResponse } from './api-problem-response.decorator';
 export { AdminOnly, ApiKeyAuth, CurrentPrincipal, Public } from './auth.decorators';
 export { ForbiddenError, UnauthenticatedError } from './auth.errors';
 export { ApiKeyGuard } from './api-key.guard';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
 import { OrderView } from '../orders/dto/order-views.dto';
@@ -24,14 +24,20 @@ export class CheckoutsController {
       'places the order, cancel or expiry releases them exactly once',
   })
   @ApiCreatedResponse({ type: CheckoutView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['PRODUCT_NOT_FOUND', 'COUPON_NOT_FOUND'],
-    409: ['INSUFFICIENT_STOCK', 'COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED'],
-    410: ['COUPON_EXPIRED'],
-    422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-    503: LOCKED_WRITE_FAULTS,
-  })
+  @ApiProblems(
+    [
+      'PRODUCT_NOT_FOUND',
+      'COUPON_NOT_FOUND',
+      'INSUFFICIENT_STOCK',
+      'COUPON_EXHAUSTED',
+      'CUSTOMER_LIMIT_REACHED',
+      'COUPON_EXPIRED',
+      'COUPON_NOT_STARTED',
+      'COUPON_INACTIVE',
+      'MIN_ORDER_NOT_MET',
+    ],
+    { locks: [[CheckoutsService, 'createLocked']] },
+  )
   async create(@Body() body: CreateCheckoutDto): Promise<CheckoutView> {
     return CheckoutView.of(await this.checkouts.create(body));
   }
@@ -39,7 +45,7 @@ export class CheckoutsController {
   @Get(':id')
   @ApiOperation({ summary: 'Get a checkout hold' })
   @ApiOkResponse({ type: CheckoutView })
-  @ApiProblems({ 404: ['HOLD_NOT_FOUND'] })
+  @ApiProblems(['HOLD_NOT_FOUND'])
   async get(@Param() params: HoldIdParams): Promise<CheckoutView> {
     return CheckoutView.of(await this.checkouts.get(params.id));
   }
@@ -52,11 +58,8 @@ export class CheckoutsController {
       'answers its order again',
   })
   @ApiCreatedResponse({ type: OrderView })
-  @ApiProblems({
-    404: ['HOLD_NOT_FOUND'],
-    409: ['HOLD_CANCELLED'],
-    410: ['HOLD_EXPIRED'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['HOLD_NOT_FOUND', 'HOLD_CANCELLED', 'HOLD_EXPIRED'], {
+    locks: [[CheckoutsService, 'confirmLocked']],
   })
   async confirm(@Param() params: HoldIdParams): Promise<OrderView> {
     return OrderView.of(await this.checkouts.confirm(params.id));
@@ -67,11 +70,8 @@ export class CheckoutsController {
   @Idempotent(CheckoutView.of)
   @ApiOperation({ summary: "Release the hold's stock and coupon use (idempotent)" })
   @ApiOkResponse({ type: CheckoutView })
-  @ApiProblems({
-    404: ['HOLD_NOT_FOUND'],
-    409: ['HOLD_CONFIRMED'],
-    410: ['HOLD_EXPIRED'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['HOLD_NOT_FOUND', 'HOLD_CONFIRMED', 'HOLD_EXPIRED'], {
+    locks: [[CheckoutsService, 'cancelLocked']],
   })
   async cancel(@Param() params: HoldIdParams): Promise<CheckoutView> {
     return CheckoutView.of(await this.checkouts.cancel(params.id));

@@ -2,14 +2,14 @@ import { DomainError } from '../common/errors/domain-error';
 
 export class HoldNotFoundError extends DomainError {
   constructor(id: string) {
-    super('HOLD_NOT_FOUND', 'not_found', `Checkout hold ${id} does not exist.`, { holdId: id });
+    super('HOLD_NOT_FOUND', `Checkout hold ${id} does not exist.`, { holdId: id });
   }
 }
 
 /** Decided by PostgreSQL's clock: a hold past expiresAt is gone, swept or not. */
 export class HoldExpiredError extends DomainError {
   constructor(id: string, expiresAt: Date) {
-    super('HOLD_EXPIRED', 'gone', `Checkout hold ${id} expired at ${expiresAt.toISOString()}.`, {
+    super('HOLD_EXPIRED', `Checkout hold ${id} expired at ${expiresAt.toISOString()}.`, {
       holdId: id,
       expiresAt: expiresAt.toISOString(),
     });
@@ -18,7 +18,7 @@ export class HoldExpiredError extends DomainError {
 
 export class HoldCancelledError extends DomainError {
   constructor(id: string) {
-    super('HOLD_CANCELLED', 'conflict', `Checkout hold ${id} was cancelled.`, { holdId: id });
+    super('HOLD_CANCELLED', `Checkout hold ${id} was cancelled.`, { holdId: id });
   }
 }
 
@@ -27,7 +27,6 @@ export class HoldConfirmedError extends DomainError {
   constructor(id: string, orderId: string | null) {
     super(
       'HOLD_CONFIRMED',
-      'conflict',
       `Checkout hold ${id} was confirmed as order ${orderId ?? 'unknown'}; cancel the order instead.`,
       { holdId: id, orderId },
     );

@@ -2,35 +2,31 @@ import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import {
-  ApiProblems,
-  LOCKED_WRITE_FAULTS,
-  WRITE_FAULTS,
-} from '../common/http/api-problems.decorator';
+import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
+import { REDEEM_REFUSALS } from './coupons.errors';
 import { CouponsService } from './coupons.service';
 import {
+  type BooleanWord,
   CouponCodeParams,
+  CreateCouponBatchDto,
   CreateCouponDto,
+  CustomerUsageParams,
+  ListCouponsQuery,
   ListRedemptionsQuery,
   RedeemCouponDto,
   UpdateCouponDto,
   ValidateCouponDto,
 } from './dto/coupon-requests.dto';
 import {
+  CouponBatchView,
+  CouponPageView,
   CouponValidationView,
   CouponView,
+  CustomerUsageView,
   RedemptionPageView,
   RedemptionView,
 } from './dto/coupon-views.dto';
-
-const REDEEM_REFUSALS = {
-  404: ['COUPON_NOT_FOUND'],
-  409: ['COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
-  410: ['COUPON_EXPIRED'],
-  422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-  503: LOCKED_WRITE_FAULTS,
-} as const;
 
 @ApiTags('coupons')
 @ApiKeyAuth()
@@ -43,17 +39,71 @@ export class CouponsController {
   @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Create a coupon' })
   @ApiCreatedResponse({ type: CouponView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'], 503: WRITE_FAULTS })
+  @ApiProblems(['COUPON_CODE_TAKEN', ...WRITE_FAULTS])
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
+  }
+
+  @Get()
+  @AdminOnly()
+  @ApiOperation({
+    summary: 'Page through coupons in code order, filtered',
+    description:
+      'Filters combine (AND): `active`, a `code` prefix (case-insensitive), `expired` (by ' +
+      'the PostgreSQL clock against expiresAt). Codes are in byte order (digits, then A-Z, ' +
+      'then `_`; `-` before digits). Follow `nextCursor` until it is null.',
+  })
+  @ApiOkResponse({ type: CouponPageView })
+  @ApiProblems(['INVALID_CURSOR'])
+  async list(@Query() query: ListCouponsQuery): Promise<CouponPageView> {
+    const page = await this.coupons.list({
+      code: query.code,
+      active: asBoolean(query.active),
+      expired: asBoolean(query.expired),
+      limit: query.limit,
+      cursor: query.cursor,
+    });
+    return { items: page.coupons.map(CouponView.of), nextCursor: page.nextCursor };
+  }
+
+  @Post('batch')
+  @AdminOnly()
+  @Idempotent(CouponBatchView.of)
+  @ApiOperation({
+    summary: 'Create many coupons with the same rules and random codes, all or nothing',
+    description:
+      'Creates `count` (1-10,000) coupons in one transaction, each with the rules given ' +
+      '(the fields of POST /v1/coupons but `code`) and the code `prefix` + 12 random ' +
+      'symbols of 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L), from a CSPRNG. A code ' +
+      'that exists already is never reused: it is regenerated. Send an Idempotency-Key: a ' +
+      'retry then returns the same codes and creates nothing.',
+  })
+  @ApiCreatedResponse({ type: CouponBatchView })
+  @ApiProblems(['BATCH_CODES_EXHAUSTED', ...WRITE_FAULTS])
+  async createBatch(@Body() body: CreateCouponBatchDto): Promise<CouponBatchView> {
+    return CouponBatchView.of(await this.coupons.createBatch(body));
   }
 
   @Get(':code')
   @ApiOperation({ summary: 'Get a coupon with its usage' })
   @ApiOkResponse({ type: CouponView })
-  @ApiProblems({ 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<CouponView> {
     return CouponView.of(await this.coupons.get(params.code));
+  }
+
+  @Get(':code/customers/:customerId')
+  @ApiOperation({
+    summary: "A customer's uses of a coupon and the uses left to them",
+    description:
+      'Active redemptions and uses held by live checkout holds (holds past expiresAt by the ' +
+      'PostgreSQL clock count no more, swept or not). A customer who never used the coupon ' +
+      'gets zeros.',
+  })
+  @ApiOkResponse({ type: CustomerUsageView })
+  @ApiProblems(['COUPON_NOT_FOUND'])
+  async customerUsage(@Param() params: CustomerUsageParams): Promise<CustomerUsageView> {
+    return CustomerUsageView.of(await this.coupons.customerUsage(params.code, params.customerId));
   }
 
   @Patch(':code')
@@ -61,12 +111,7 @@ export class CouponsController {
   @Idempotent(CouponView.of)
   @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
   @ApiOkResponse({ type: CouponView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['COUPON_NOT_FOUND'],
-    409: ['LIMIT_BELOW_USAGE'],
-    503: LOCKED_WRITE_FAULTS,
-  })
+  @ApiProblems(['COUPON_NOT_FOUND', 'LIMIT_BELOW_USAGE'], { locks: [[CouponsService, 'update']] })
   async update(
     @Param() params: CouponCodeParams,
     @Body() body: UpdateCouponDto,
@@ -79,7 +124,7 @@ export class CouponsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Preview a redemption without making it' })
   @ApiOkResponse({ type: CouponValidationView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['COUPON_NOT_FOUND'])
   validate(
     @Param() params: CouponCodeParams,
     @Body() body: ValidateCouponDto,
@@ -97,7 +142,7 @@ export class CouponsController {
       'refuses it if a newer holder has written since.',
   })
   @ApiCreatedResponse({ type: RedemptionView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], ...REDEEM_REFUSALS })
+  @ApiProblems(REDEEM_REFUSALS, { locks: [[CouponsService, 'redeemLocked']] })
   async redeem(
     @Param() params: CouponCodeParams,
     @Body() body: RedeemCouponDto,
@@ -109,7 +154,7 @@ export class CouponsController {
   @AdminOnly()
   @ApiOperation({ summary: 'Page through the redemption ledger of a coupon' })
   @ApiOkResponse({ type: RedemptionPageView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED', 'INVALID_CURSOR'], 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['INVALID_CURSOR', 'COUPON_NOT_FOUND'])
   async listRedemptions(
     @Param() params: CouponCodeParams,
     @Query() query: ListRedemptionsQuery,
@@ -122,4 +167,8 @@ export class CouponsController {
       nextCursor: page.nextCursor,
     };
   }
+}
+
+function asBoolean(word: BooleanWord | undefined): boolean | undefined {
+  return word === undefined ? undefined : word === 'true';
 }

@@ -1,14 +1,15 @@
 import { DomainError } from '../common/errors/domain-error';
+import type { ErrorCode } from '../common/errors/error-codes';
 
 export class CouponNotFoundError extends DomainError {
   constructor(code: string) {
-    super('COUPON_NOT_FOUND', 'not_found', `Coupon ${code} does not exist.`, { couponCode: code });
+    super('COUPON_NOT_FOUND', `Coupon ${code} does not exist.`, { couponCode: code });
   }
 }
 
 export class CouponCodeTakenError extends DomainError {
   constructor(code: string) {
-    super('COUPON_CODE_TAKEN', 'conflict', `A coupon with code ${code} already exists.`, {
+    super('COUPON_CODE_TAKEN', `A coupon with code ${code} already exists.`, {
       couponCode: code,
     });
   }
@@ -16,7 +17,7 @@ export class CouponCodeTakenError extends DomainError {
 
 export class CouponExhaustedError extends DomainError {
   constructor(code: string) {
-    super('COUPON_EXHAUSTED', 'conflict', `Coupon ${code} has no redemptions left.`, {
+    super('COUPON_EXHAUSTED', `Coupon ${code} has no redemptions left.`, {
       couponCode: code,
     });
   }
@@ -26,7 +27,6 @@ export class CustomerLimitReachedError extends DomainError {
   constructor(code: string, customerId: string) {
     super(
       'CUSTOMER_LIMIT_REACHED',
-      'conflict',
       `Customer ${customerId} has used coupon ${code} as often as allowed.`,
       { couponCode: code, customerId },
     );
@@ -38,7 +38,6 @@ export class AlreadyRedeemedError extends DomainError {
   constructor(code: string, orderId: string, redemptionId: string | null) {
     super(
       'ALREADY_REDEEMED',
-      'conflict',
       `Coupon ${code} is already applied to order ${orderId}` +
         (redemptionId ? ` (redemption ${redemptionId}).` : '.'),
       { couponCode: code, orderId, redemptionId },
@@ -48,7 +47,7 @@ export class AlreadyRedeemedError extends DomainError {
 
 export class CouponExpiredError extends DomainError {
   constructor(code: string, expiresAt: Date) {
-    super('COUPON_EXPIRED', 'gone', `Coupon ${code} expired at ${expiresAt.toISOString()}.`, {
+    super('COUPON_EXPIRED', `Coupon ${code} expired at ${expiresAt.toISOString()}.`, {
       couponCode: code,
       expiresAt: expiresAt.toISOString(),
     });
@@ -57,18 +56,16 @@ export class CouponExpiredError extends DomainError {
 
 export class CouponNotStartedError extends DomainError {
   constructor(code: string, startsAt: Date) {
-    super(
-      'COUPON_NOT_STARTED',
-      'unprocessable',
-      `Coupon ${code} is valid from ${startsAt.toISOString()}.`,
-      { couponCode: code, startsAt: startsAt.toISOString() },
-    );
+    super('COUPON_NOT_STARTED', `Coupon ${code} is valid from ${startsAt.toISOString()}.`, {
+      couponCode: code,
+      startsAt: startsAt.toISOString(),
+    });
   }
 }
 
 export class CouponInactiveError extends DomainError {
   constructor(code: string) {
-    super('COUPON_INACTIVE', 'unprocessable', `Coupon ${code} is not active.`, {
+    super('COUPON_INACTIVE', `Coupon ${code} is not active.`, {
       couponCode: code,
     });
   }
@@ -78,7 +75,6 @@ export class MinOrderNotMetError extends DomainError {
   constructor(code: string, minOrderAmount: number, orderAmount: number) {
     super(
       'MIN_ORDER_NOT_MET',
-      'unprocessable',
       `Coupon ${code} needs an order amount of at least ${minOrderAmount}; got ${orderAmount}.`,
       { couponCode: code, minOrderAmount, orderAmount },
     );
@@ -89,7 +85,6 @@ export class LimitBelowUsageError extends DomainError {
   constructor(code: string, requested: number, redeemedCount: number) {
     super(
       'LIMIT_BELOW_USAGE',
-      'conflict',
       `Coupon ${code} has ${redeemedCount} active redemptions; maxRedemptions cannot be ${requested}.`,
       { couponCode: code, maxRedemptions: requested, redeemedCount },
     );
@@ -98,7 +93,7 @@ export class LimitBelowUsageError extends DomainError {
 
 export class RedemptionNotFoundError extends DomainError {
   constructor(id: string) {
-    super('REDEMPTION_NOT_FOUND', 'not_found', `Redemption ${id} does not exist.`, {
+    super('REDEMPTION_NOT_FOUND', `Redemption ${id} does not exist.`, {
       redemptionId: id,
     });
   }
@@ -110,9 +105,35 @@ export class RedemptionHeldByOrderError extends DomainError {
   constructor(redemptionId: string, orderId: string) {
     super(
       'REDEMPTION_HELD_BY_ORDER',
-      'conflict',
       `Redemption ${redemptionId} belongs to order ${orderId}, which is placed; cancel the order to release it.`,
       { redemptionId, orderId },
+    );
+  }
+}
+
+/** What redeem refuses (also the demo page's redeem, and within orders and checkouts). */
+export const REDEEM_REFUSALS = [
+  'COUPON_NOT_FOUND',
+  'COUPON_EXHAUSTED',
+  'CUSTOMER_LIMIT_REACHED',
+  'ALREADY_REDEEMED',
+  'COUPON_EXPIRED',
+  'COUPON_NOT_STARTED',
+  'COUPON_INACTIVE',
+  'MIN_ORDER_NOT_MET',
+] as const satisfies readonly ErrorCode[];
+
+/**
+ * Every round of a batch met codes that exist already: practically impossible with 31^12
+ * suffixes (see coupon-codes.ts), so it points at a prefix whose code space is used up or at a
+ * broken random source. Nothing was created.
+ */
+export class BatchCodesExhaustedError extends DomainError {
+  constructor(prefix: string, count: number, rounds: number) {
+    super(
+      'BATCH_CODES_EXHAUSTED',
+      `Could not find ${count} unused codes with prefix ${prefix} in ${rounds} rounds; nothing was created.`,
+      { prefix, count },
     );
   }
 }

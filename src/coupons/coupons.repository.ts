@@ -135,6 +135,38 @@ export interface RedemptionPage {
   next?: RedemptionPosition;
 }
 
+export interface CouponPageQuery {
+  /** Canonical (upper-case) code prefix. */
+  codePrefix?: string;
+  active?: boolean;
+  expired?: boolean;
+  limit: number;
+  /** The last code of the previous page. */
+  afterCode?: string;
+}
+
+export interface CouponPage {
+  coupons: CouponEntity[];
+  /** The last code of this page, when the page is full (there may be more). */
+  next?: string;
+}
+
+/** A customer's uses of a coupon, with the coupon's limits, as one snapshot saw them. */
+export interface CustomerUsageCounts {
+  couponCode: string;
+  perCustomerLimit: number | null;
+  maxRedemptions: number | null;
+  /** The coupon's active redemptions and live held uses, all customers. */
+  couponRedeemed: number;
+  couponHeld: number;
+  /** This customer's. */
+  customerRedeemed: number;
+  customerHeld: number;
+}
+
+/** The rules a batch of coupons shares (NewCoupon without its code). */
+export type CouponRules = Omit<NewCoupon, 'code'>;
+
 /** Columns of a redemption row as RETURNING gives them, mapped onto the entity. */
 const REDEMPTION_COLUMNS = [
   'id',
@@ -581,6 +613,56 @@ WITH h AS (
 SELECT d.refusal, d.code AS coupon_code, ${qualified('redeemed')}
   FROM decision d LEFT JOIN redeemed ON true`;
 
+/**
+ * Coupons in code order (byte order, COLLATE "C", so the order and the prefix range do not
+ * depend on the database's locale), filtered, after a keyset position. The prefix is a LIKE
+ * pattern with its wildcards escaped; with the coupons_by_code_bytes index PostgreSQL turns it
+ * into an index range. `expired` is decided by PostgreSQL's clock, as a redeem decides it
+ * (COUPON_EXPIRED: expires_at <= now()).
+ */
+const LIST_COUPONS_SQL = `
+SELECT ${COUPON_COLUMNS} FROM coupons
+ WHERE ($1::varchar IS NULL OR code COLLATE "C" LIKE $1 ESCAPE '\\')
+   AND ($2::boolean IS NULL OR active = $2)
+   AND ($3::boolean IS NULL OR (expires_at IS NOT NULL AND expires_at <= now()) = $3)
+   AND ($4::varchar IS NULL OR code COLLATE "C" > $4)
+ ORDER BY code COLLATE "C"
+ LIMIT $5`;
+
+/**
+ * A customer's uses of a coupon and the coupon's, in one snapshot. Holds past their expiry
+ * (PostgreSQL clock) whose use the sweeper has not given back yet are not counted: they block
+ * nobody (a redeem reclaims them before refusing). Only those few rows are read, through the
+ * checkout_holds_coupon_uses index; the live counts come from the counters.
+ */
+const CUSTOMER_USAGE_SQL = `
+WITH c AS (
+  SELECT id, code, per_customer_limit, max_redemptions, redeemed_count, held_count
+    FROM coupons WHERE code = $1
+), lapsed AS (
+  SELECT h.customer_id FROM checkout_holds h, c
+   WHERE h.coupon_id = c.id AND h.status = 'held' AND h.coupon_released_at IS NULL
+     AND h.expires_at <= now()
+)
+SELECT c.code, c.per_customer_limit, c.max_redemptions, c.redeemed_count AS coupon_redeemed,
+       c.held_count - (SELECT count(*) FROM lapsed)::int AS coupon_held,
+       COALESCE(u.active_count, 0) AS customer_redeemed,
+       COALESCE(u.held_count, 0)
+         - (SELECT count(*) FROM lapsed WHERE customer_id = $2)::int AS customer_held
+  FROM c LEFT JOIN coupon_customer_usage u ON u.coupon_id = c.id AND u.customer_id = $2`;
+
+/**
+ * Inserts one coupon per code, all with the same rules, in one statement (the codes as one
+ * array parameter). A code that exists already is skipped, not an error: RETURNING names the
+ * codes that were created, and the caller makes up for the others.
+ */
+const INSERT_BATCH_SQL = `
+INSERT INTO coupons (code, discount_type, discount_value, max_redemptions, per_customer_limit,
+                     min_order_amount, starts_at, expires_at, active)
+SELECT t.code, $2, $3, $4, $5, $6, $7, $8, $9 FROM unnest($1::varchar[]) AS t(code)
+ON CONFLICT (code) DO NOTHING
+RETURNING code`;
+
 export interface HoldUseCommand {
   code: string;
   customerId: string;
@@ -695,6 +777,62 @@ export class CouponsRepository {
       ],
     );
     return rows[0] ? toCoupon(rows[0]) : undefined;
+  }
+
+  /**
+   * Inserts a coupon for each code with the same rules (see INSERT_BATCH_SQL); returns the
+   * codes created, leaving out those that were taken.
+   */
+  async insertMany(codes: readonly string[], rules: CouponRules): Promise<string[]> {
+    const rows = await this.db.query<{ code: string }>(INSERT_BATCH_SQL, [
+      codes,
+      rules.discountType,
+      rules.discountValue,
+      rules.maxRedemptions,
+      rules.perCustomerLimit,
+      rules.minOrderAmount,
+      rules.startsAt,
+      rules.expiresAt,
+      rules.active,
+    ]);
+    return rows.map((row) => row.code);
+  }
+
+  /** One page of coupons in code order (see LIST_COUPONS_SQL). */
+  async list(query: CouponPageQuery): Promise<CouponPage> {
+    const rows = await this.db.query<CouponRow>(LIST_COUPONS_SQL, [
+      query.codePrefix === undefined ? null : `${escapeLike(query.codePrefix)}%`,
+      query.active ?? null,
+      query.expired ?? null,
+      query.afterCode ?? null,
+      query.limit,
+    ]);
+    const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
+    return { coupons: rows.map(toCoupon), next: last?.code };
+  }
+
+  /** See CUSTOMER_USAGE_SQL; undefined when the coupon does not exist. */
+  async customerUsage(code: string, customerId: string): Promise<CustomerUsageCounts | undefined> {
+    const rows = await this.db.query<{
+      code: string;
+      per_customer_limit: number | null;
+      max_redemptions: number | null;
+      coupon_redeemed: number;
+      coupon_held: number;
+      customer_redeemed: number;
+      customer_held: number;
+    }>(CUSTOMER_USAGE_SQL, [code, customerId]);
+    const [row] = rows;
+    if (!row) return undefined;
+    return {
+      couponCode: row.code,
+      perCustomerLimit: row.per_customer_limit,
+      maxRedemptions: row.max_redemptions,
+      couponRedeemed: row.coupon_redeemed,
+      couponHeld: row.coupon_held,
+      customerRedeemed: row.customer_redeemed,
+      customerHeld: row.customer_held,
+    };
   }
 
   /** Applies the changes unless the fence is stale or they would break a rule (see UPDATE_SQL). */
@@ -970,4 +1108,9 @@ export class CouponsRepository {
       next: last ? { createdUs: last.created_us, id: last.id } : undefined,
     };
   }
+}
+
+/** A LIKE pattern matching `text` literally (backslash is the escape character). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

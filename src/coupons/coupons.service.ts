@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
+import {
+  decodeCursor,
+  encodeCursor,
+  MICROSECONDS_PATTERN,
+  UUID_PATTERN,
+} from '../common/pagination/cursor';
+import { CODE_PATTERN } from '../common/dto/validation-patterns';
 import { AppConfig } from '../config/app-config';
 import type { WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
@@ -11,6 +18,7 @@ import {
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { StrategyMetrics } from '../metrics/strategy.metrics';
+import { randomCodes } from './coupon-codes';
 import {
   canonicalCode,
   couponRefusal,
@@ -23,6 +31,7 @@ import {
 import {
   CouponsRepository,
   type CouponChanges,
+  type CouponRules,
   type HoldUseCommand,
   type RedeemCommand,
   type RedeemOutcome,
@@ -31,6 +40,7 @@ import {
 } from './coupons.repository';
 import {
   AlreadyRedeemedError,
+  BatchCodesExhaustedError,
   CouponCodeTakenError,
   CouponExhaustedError,
   CouponNotFoundError,
@@ -77,6 +87,39 @@ export type CouponValidation =
   | { valid: true; discountAmount: number; remaining: number | null }
   | { valid: false; code: string; detail: string };
 
+export type CreateCouponBatchInput = Omit<CreateCouponInput, 'code'> & {
+  prefix: string;
+  count: number;
+};
+
+/** A batch of coupons made by createBatch: the canonical prefix and every code created. */
+export interface CouponBatch {
+  prefix: string;
+  codes: string[];
+}
+
+export interface CouponListing {
+  coupons: CouponEntity[];
+  nextCursor: string | null;
+}
+
+/** A customer's uses of a coupon and what is left to them (see CustomerUsageView). */
+export interface CustomerUsage {
+  couponCode: string;
+  customerId: string;
+  redeemedCount: number;
+  heldCount: number;
+  perCustomerLimit: number | null;
+  /** null: unlimited. */
+  remaining: number | null;
+}
+
+/**
+ * How many rounds createBatch tries before giving up: each round regenerates only the codes
+ * that were taken, and with 31^12 possible suffixes even a second round is rare.
+ */
+const MAX_BATCH_ROUNDS = 8;
+
 export interface RedemptionListing {
   records: RedemptionRecord[];
   nextCursor: string | null;
@@ -97,31 +140,96 @@ export class CouponsService {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
   }
 
+  /** Throws VALIDATION_FAILED (rules) or COUPON_CODE_TAKEN. */
   async create(input: CreateCouponInput): Promise<CouponEntity> {
     const code = canonicalCode(input.code);
-    const startsAt = toDate(input.startsAt);
-    const expiresAt = toDate(input.expiresAt);
-    if (startsAt && expiresAt && startsAt >= expiresAt) throw windowError();
-    if (input.discountType === 'percent' && input.discountValue > 100) {
-      throw new RequestValidationError([
-        { field: 'discountValue', messages: ['a percent discount must be between 1 and 100'] },
-      ]);
-    }
+    const rules = couponRules(input);
     return this.db.change(async () => {
-      const coupon = await this.coupons.insert({
-        code,
-        discountType: input.discountType,
-        discountValue: input.discountValue,
-        maxRedemptions: input.maxRedemptions ?? null,
-        perCustomerLimit: input.perCustomerLimit === undefined ? 1 : input.perCustomerLimit,
-        minOrderAmount: input.minOrderAmount ?? 0,
-        startsAt,
-        expiresAt,
-        active: input.active ?? true,
-      });
+      const coupon = await this.coupons.insert({ code, ...rules });
       if (!coupon) throw new CouponCodeTakenError(code);
       return coupon;
     });
+  }
+
+  /**
+   * Creates `count` coupons with the same rules and codes `prefix + 12 random symbols` (see
+   * coupon-codes.ts), all in one transaction: all of them or none. Each round is one
+   * multi-row insert; codes that already exist are skipped by the insert and regenerated in
+   * the next round. Throws VALIDATION_FAILED (rules) or BATCH_CODES_EXHAUSTED (no round left,
+   * nothing created).
+   */
+  async createBatch(input: CreateCouponBatchInput): Promise<CouponBatch> {
+    const prefix = canonicalCode(input.prefix);
+    const rules = couponRules(input);
+    return this.db.run(async () => {
+      const created: string[] = [];
+      const tried = new Set<string>();
+      for (let round = 0; round < MAX_BATCH_ROUNDS && created.length < input.count; round += 1) {
+        const codes = randomCodes(prefix, input.count - created.length, tried);
+        const inserted = new Set(await this.coupons.insertMany(codes, rules));
+        for (const code of codes) {
+          tried.add(code);
+          if (inserted.has(code)) created.push(code);
+        }
+      }
+      if (created.length < input.count) {
+        throw new BatchCodesExhaustedError(prefix, input.count, MAX_BATCH_ROUNDS);
+      }
+      return { prefix, codes: created };
+    });
+  }
+
+  /**
+   * One page of coupons in code order (byte order), filtered; `cursor` is a nextCursor of this
+   * listing. Throws INVALID_CURSOR.
+   */
+  async list(query: {
+    code?: string;
+    active?: boolean;
+    expired?: boolean;
+    limit?: number;
+    cursor?: string;
+  }): Promise<CouponListing> {
+    const page = await this.coupons.list({
+      codePrefix: query.code === undefined ? undefined : canonicalCode(query.code),
+      active: query.active,
+      expired: query.expired,
+      limit: query.limit ?? 100,
+      afterCode: query.cursor === undefined ? undefined : decodeCouponCursor(query.cursor),
+    });
+    return {
+      coupons: page.coupons,
+      nextCursor: page.next === undefined ? null : encodeCursor([page.next]),
+    };
+  }
+
+  /**
+   * A customer's active and held uses of a coupon and the uses left to them: the per-customer
+   * limit less both, capped by what the coupon has left in all. A customer who never used the
+   * coupon gets zeros. Throws COUPON_NOT_FOUND.
+   */
+  async customerUsage(code: string, customerId: string): Promise<CustomerUsage> {
+    const canonical = canonicalCode(code);
+    const counts = await this.coupons.customerUsage(canonical, customerId);
+    if (!counts) throw new CouponNotFoundError(canonical);
+    const leftToCustomer =
+      counts.perCustomerLimit === null
+        ? null
+        : counts.perCustomerLimit - counts.customerRedeemed - counts.customerHeld;
+    const leftInAll =
+      counts.maxRedemptions === null
+        ? null
+        : counts.maxRedemptions - counts.couponRedeemed - counts.couponHeld;
+    const bounds = [leftToCustomer, leftInAll].filter((bound) => bound !== null);
+    return {
+      couponCode: counts.couponCode,
+      customerId,
+      redeemedCount: counts.customerRedeemed,
+      heldCount: counts.customerHeld,
+      perCustomerLimit: counts.perCustomerLimit,
+      // A limit lowered below the usage (PATCH) leaves nothing, not a negative allowance.
+      remaining: bounds.length === 0 ? null : Math.max(0, Math.min(...bounds)),
+    };
   }
 
   async get(code: string): Promise<CouponEntity> {
@@ -504,9 +612,12 @@ export class CouponsService {
       couponId: coupon.id,
       status: query.status,
       limit: query.limit ?? 100,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after: query.cursor ? decodeRedemptionCursor(query.cursor) : undefined,
     });
-    return { records: page.records, nextCursor: page.next ? encodeCursor(page.next) : null };
+    return {
+      records: page.records,
+      nextCursor: page.next ? encodeRedemptionCursor(page.next) : null,
+    };
   }
 
   private fenceOf(key: string): string | null {
@@ -516,6 +627,31 @@ export class CouponsService {
 
 function isLimit(refusal: string | null): boolean {
   return refusal === 'COUPON_EXHAUSTED' || refusal === 'CUSTOMER_LIMIT_REACHED';
+}
+
+/**
+ * The rules of a new coupon with their defaults, checked beyond what the DTO can check alone
+ * (the window's order, a percentage's range). Throws VALIDATION_FAILED.
+ */
+function couponRules(input: Omit<CreateCouponInput, 'code'>): CouponRules {
+  const startsAt = toDate(input.startsAt);
+  const expiresAt = toDate(input.expiresAt);
+  if (startsAt && expiresAt && startsAt >= expiresAt) throw windowError();
+  if (input.discountType === 'percent' && input.discountValue > 100) {
+    throw new RequestValidationError([
+      { field: 'discountValue', messages: ['a percent discount must be between 1 and 100'] },
+    ]);
+  }
+  return {
+    discountType: input.discountType,
+    discountValue: input.discountValue,
+    maxRedemptions: input.maxRedemptions ?? null,
+    perCustomerLimit: input.perCustomerLimit === undefined ? 1 : input.perCustomerLimit,
+    minOrderAmount: input.minOrderAmount ?? 0,
+    startsAt,
+    expiresAt,
+    active: input.active ?? true,
+  };
 }
 
 function isLimitRefusal(outcome: { kind: string; refusal?: string }): boolean {
@@ -544,18 +680,18 @@ function pick<T extends object, K extends keyof T>(
   return picked;
 }
 
-function encodeCursor(position: RedemptionPosition): string {
-  return Buffer.from(`${position.createdUs}.${position.id}`).toString('base64url');
+function encodeRedemptionCursor(position: RedemptionPosition): string {
+  return encodeCursor([position.createdUs, position.id]);
 }
 
-function decodeCursor(cursor: string): RedemptionPosition {
-  const [createdUs, id] = Buffer.from(cursor, 'base64url').toString().split('.');
-  // Microseconds up to 16 digits (year 2286) and a real UUID: anything else would fail in SQL.
-  if (
-    !/^\d{1,16}$/.test(createdUs ?? '') ||
-    !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(id ?? '')
-  ) {
-    throw new InvalidCursorError();
-  }
+/** A coupon listing's cursor is the last code of the page: a canonical code. */
+function decodeCouponCursor(cursor: string): string {
+  const [code = ''] = decodeCursor(cursor, [CODE_PATTERN]);
+  if (code !== canonicalCode(code)) throw new InvalidCursorError();
+  return code;
+}
+
+function decodeRedemptionCursor(cursor: string): RedemptionPosition {
+  const [createdUs = '', id = ''] = decodeCursor(cursor, [MICROSECONDS_PATTERN, UUID_PATTERN]);
   return { createdUs, id };
 }

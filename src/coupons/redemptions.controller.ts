@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CouponsService } from './coupons.service';
 import { FindRedemptionsQuery, RedemptionIdParams } from './dto/coupon-requests.dto';
@@ -21,7 +21,6 @@ export class RedemptionsController {
       'every redemption, active or released, that the customer made for the order, oldest first.',
   })
   @ApiOkResponse({ type: RedemptionListView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'] })
   async find(@Query() query: FindRedemptionsQuery): Promise<RedemptionListView> {
     const records = await this.coupons.redemptionsOfOrder(query.orderId, query.customerId);
     return { items: records.map(RedemptionView.fromRecord) };
@@ -30,7 +29,7 @@ export class RedemptionsController {
   @Get(':id')
   @ApiOperation({ summary: 'Get a redemption' })
   @ApiOkResponse({ type: RedemptionView })
-  @ApiProblems({ 404: ['REDEMPTION_NOT_FOUND'] })
+  @ApiProblems(['REDEMPTION_NOT_FOUND'])
   async get(@Param() params: RedemptionIdParams): Promise<RedemptionView> {
     return RedemptionView.fromRecord(await this.coupons.getRedemption(params.id));
   }
@@ -45,10 +44,8 @@ export class RedemptionsController {
       'REDEMPTION_HELD_BY_ORDER: cancel the order instead, which releases it.',
   })
   @ApiOkResponse({ type: RedemptionView })
-  @ApiProblems({
-    404: ['REDEMPTION_NOT_FOUND'],
-    409: ['REDEMPTION_HELD_BY_ORDER'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['REDEMPTION_NOT_FOUND', 'REDEMPTION_HELD_BY_ORDER'], {
+    locks: [[CouponsService, 'releaseLocked']],
   })
   async release(@Param() params: RedemptionIdParams): Promise<RedemptionView> {
     return RedemptionView.fromRecord(await this.coupons.release(params.id));

@@ -9,7 +9,8 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AdminOnly, ApiKeyAuth } from '../auth';
 import { API_KEY_HEADER } from '../auth/api-key-verifier';
-import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
+import { REDEEM_REFUSALS } from '../coupons/coupons.errors';
 import { CouponsService } from '../coupons/coupons.service';
 import { RedemptionView } from '../coupons/dto/coupon-views.dto';
 import { CouponCodeParams, RedeemCouponDto } from '../coupons/dto/coupon-requests.dto';
@@ -36,7 +37,7 @@ export class DemoController {
     description: TEACHING,
   })
   @ApiOkResponse({ description: '{scenarios: [{name, title, unit, strategies}], instances}' })
-  @ApiProblems({ 503: ['DEMO_UNAVAILABLE'] })
+  @ApiProblems(['DEMO_UNAVAILABLE'])
   async scenarios(): Promise<{ scenarios: unknown; instances: string[] }> {
     return {
       scenarios: JSON.parse(await this.storms.scenarios()) as unknown,
@@ -55,11 +56,7 @@ export class DemoController {
   @ApiOperation({ summary: 'Run a storm, streamed as Server-Sent Events', description: TEACHING })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream of start, answer..., done (or error)' })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    409: ['DEMO_STORM_RUNNING'],
-    503: ['DEMO_UNAVAILABLE'],
-  })
+  @ApiProblems(['DEMO_STORM_RUNNING', 'DEMO_UNAVAILABLE'])
   async storm(
     @Body() body: StartStormDto,
     @Req() request: FastifyRequest,
@@ -91,12 +88,7 @@ export class DemoController {
     description: `${TEACHING} The same CouponsService.redeem as POST /v1/coupons/{code}/redeem, with the strategy of the query instead of COUPON_REDEEM_STRATEGY.`,
   })
   @ApiCreatedResponse({ type: RedemptionView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['COUPON_NOT_FOUND'],
-    409: ['COUPON_EXHAUSTED', 'ALREADY_REDEEMED', 'CUSTOMER_LIMIT_REACHED'],
-    503: LOCKED_WRITE_FAULTS,
-  })
+  @ApiProblems(REDEEM_REFUSALS, { locks: [[CouponsService, 'redeemLocked']] })
   async redeem(
     @Param() params: CouponCodeParams,
     @Query() query: DemoRedeemQuery,

@@ -3,7 +3,7 @@ import { DomainError, RetryableError } from '../common/errors/domain-error';
 /** One storm at a time per instance: two would share the CPU and blur each other's numbers. */
 export class DemoStormRunningError extends DomainError {
   constructor() {
-    super('DEMO_STORM_RUNNING', 'conflict', 'A storm is already running on this instance.');
+    super('DEMO_STORM_RUNNING', 'A storm is already running on this instance.');
   }
 }
 

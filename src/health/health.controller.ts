@@ -1,10 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
   HealthCheckService,
@@ -13,6 +8,7 @@ import {
 } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators';
 import { RetryableError } from '../common/errors/domain-error';
+import { ApiProblems } from '../common/http/api-problems.decorator';
 import { LockHealthIndicator } from './lock.health';
 
 /** What /health/live answers: the process is up and its event loop ran this handler. */
@@ -53,11 +49,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: PostgreSQL and the lock backend (LOCK_BACKEND) answer; for routing',
   })
-  @ApiServiceUnavailableResponse({
-    description:
-      'problem+json NOT_READY (with Retry-After): PostgreSQL or the lock backend is down; ' +
-      '`info`, `error` and `details` name each dependency',
-  })
+  @ApiProblems(['NOT_READY'])
   ready(): Promise<HealthCheckResult> {
     return this.readiness();
   }
@@ -65,7 +57,7 @@ export class HealthController {
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: 'Alias of /health/ready' })
-  @ApiServiceUnavailableResponse({ description: 'As /health/ready' })
+  @ApiProblems(['NOT_READY'])
   check(): Promise<HealthCheckResult> {
     return this.readiness();
   }

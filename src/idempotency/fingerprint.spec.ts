@@ -64,7 +64,7 @@ describe('parseIdempotencyKey', () => {
     }
     expect(thrown).toBeInstanceOf(DomainError);
     expect((thrown as DomainError).code).toBe('INVALID_IDEMPOTENCY_KEY');
-    expect((thrown as DomainError).kind).toBe('invalid');
+    expect((thrown as DomainError).status).toBe(400);
   };
 
   it('is undefined when no header was sent', () => {

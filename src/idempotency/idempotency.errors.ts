@@ -4,7 +4,6 @@ export class InvalidIdempotencyKeyError extends DomainError {
   constructor() {
     super(
       'INVALID_IDEMPOTENCY_KEY',
-      'invalid',
       'Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces).',
     );
   }
@@ -14,7 +13,6 @@ export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super(
       'IDEMPOTENCY_KEY_REUSED',
-      'unprocessable',
       'This Idempotency-Key was already used with a different request; use a new key.',
     );
   }
@@ -24,7 +22,6 @@ export class IdempotencyInProgressError extends DomainError {
   constructor() {
     super(
       'IDEMPOTENCY_IN_PROGRESS',
-      'conflict',
       'A request with this Idempotency-Key is still being processed; retry shortly.',
     );
   }
@@ -35,7 +32,6 @@ export class IdempotencyStoreUnavailableError extends DomainError {
   constructor() {
     super(
       'IDEMPOTENCY_STORE_UNAVAILABLE',
-      'unavailable',
       'Idempotency keys cannot be checked right now; retry shortly with the same key.',
     );
   }

@@ -1,11 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, ApiKeyAuth } from '../auth';
-import {
-  ApiProblems,
-  LOCKED_WRITE_FAULTS,
-  WRITE_FAULTS,
-} from '../common/http/api-problems.decorator';
+import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import {
   CreateProductDto,
@@ -28,7 +24,7 @@ export class InventoryController {
   @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Create a product with its initial stock' })
   @ApiCreatedResponse({ type: ProductView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['SKU_TAKEN'], 503: WRITE_FAULTS })
+  @ApiProblems(['SKU_TAKEN', ...WRITE_FAULTS])
   async create(@Body() body: CreateProductDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.create(body));
   }
@@ -36,7 +32,7 @@ export class InventoryController {
   @Get(':sku')
   @ApiOperation({ summary: 'Get a product and its stock' })
   @ApiOkResponse({ type: ProductView })
-  @ApiProblems({ 404: ['PRODUCT_NOT_FOUND'] })
+  @ApiProblems(['PRODUCT_NOT_FOUND'])
   async get(@Param() params: SkuParams): Promise<ProductView> {
     return ProductView.of(await this.inventory.get(params.sku));
   }
@@ -46,11 +42,8 @@ export class InventoryController {
   @Idempotent(StockView.of)
   @ApiOperation({ summary: 'Take stock; never below zero' })
   @ApiOkResponse({ type: StockView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['PRODUCT_NOT_FOUND'],
-    409: ['INSUFFICIENT_STOCK'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['PRODUCT_NOT_FOUND', 'INSUFFICIENT_STOCK'], {
+    locks: [[InventoryService, 'decrement']],
   })
   async decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
     return StockView.of(await this.inventory.decrement(params.sku, body.quantity, body.reference));
@@ -62,11 +55,8 @@ export class InventoryController {
   @Idempotent(ProductView.of)
   @ApiOperation({ summary: 'Add stock' })
   @ApiOkResponse({ type: ProductView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['PRODUCT_NOT_FOUND'],
-    422: ['STOCK_LIMIT_EXCEEDED'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], {
+    locks: [[InventoryService, 'restock']],
   })
   async restock(@Param() params: SkuParams, @Body() body: RestockDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.restock(params.sku, body.quantity));
@@ -76,7 +66,7 @@ export class InventoryController {
   @AdminOnly()
   @ApiOperation({ summary: 'Page through the inventory ledger of a product' })
   @ApiOkResponse({ type: MovementPageView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED', 'INVALID_CURSOR'], 404: ['PRODUCT_NOT_FOUND'] })
+  @ApiProblems(['INVALID_CURSOR', 'PRODUCT_NOT_FOUND'])
   async movements(
     @Param() params: SkuParams,
     @Query() query: ListMovementsQuery,

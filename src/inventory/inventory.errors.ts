@@ -2,30 +2,29 @@ import { DomainError } from '../common/errors/domain-error';
 
 export class ProductNotFoundError extends DomainError {
   constructor(sku: string) {
-    super('PRODUCT_NOT_FOUND', 'not_found', `Product ${sku} does not exist.`, { sku });
+    super('PRODUCT_NOT_FOUND', `Product ${sku} does not exist.`, { sku });
   }
 }
 
 export class SkuTakenError extends DomainError {
   constructor(sku: string) {
-    super('SKU_TAKEN', 'conflict', `A product with SKU ${sku} already exists.`, { sku });
+    super('SKU_TAKEN', `A product with SKU ${sku} already exists.`, { sku });
   }
 }
 
 export class InsufficientStockError extends DomainError {
   constructor(sku: string, available: number, requested: number) {
-    super(
-      'INSUFFICIENT_STOCK',
-      'conflict',
-      `Only ${available} of ${sku} in stock; ${requested} requested.`,
-      { sku, available, requested },
-    );
+    super('INSUFFICIENT_STOCK', `Only ${available} of ${sku} in stock; ${requested} requested.`, {
+      sku,
+      available,
+      requested,
+    });
   }
 }
 
 export class StockLimitExceededError extends DomainError {
   constructor(sku: string, limit: number) {
-    super('STOCK_LIMIT_EXCEEDED', 'unprocessable', `Restocking would take ${sku} above ${limit}.`, {
+    super('STOCK_LIMIT_EXCEEDED', `Restocking would take ${sku} above ${limit}.`, {
       sku,
       limit,
     });

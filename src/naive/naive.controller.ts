@@ -21,7 +21,7 @@ export class NaiveController {
   @AdminOnly()
   @ApiOperation({ summary: 'Create a naive coupon', description: UNSAFE })
   @ApiCreatedResponse({ type: NaiveCouponView })
-  @ApiProblems({ 400: ['VALIDATION_FAILED'], 409: ['COUPON_CODE_TAKEN'] })
+  @ApiProblems(['COUPON_CODE_TAKEN'])
   async create(@Body() body: CreateNaiveCouponDto): Promise<NaiveCouponView> {
     return view(await this.naive.create(body.code, body.maxRedemptions));
   }
@@ -32,7 +32,7 @@ export class NaiveController {
     description: UNSAFE,
   })
   @ApiOkResponse({ type: NaiveCouponView })
-  @ApiProblems({ 404: ['COUPON_NOT_FOUND'] })
+  @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<NaiveCouponView> {
     return view(await this.naive.get(params.code));
   }
@@ -40,11 +40,7 @@ export class NaiveController {
   @Post(':code/redeem')
   @ApiOperation({ summary: 'Redeem a naive coupon (over-redeems under load)', description: UNSAFE })
   @ApiCreatedResponse({ type: NaiveRedemptionView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['COUPON_NOT_FOUND'],
-    409: ['COUPON_EXHAUSTED'],
-  })
+  @ApiProblems(['COUPON_NOT_FOUND', 'COUPON_EXHAUSTED'])
   redeem(
     @Param() params: CouponCodeParams,
     @Body() body: RedeemCouponDto,

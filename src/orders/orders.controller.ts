@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeyAuth } from '../auth';
-import { ApiProblems, LOCKED_WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
+import { REDEEM_REFUSALS } from '../coupons/coupons.errors';
 import { Idempotent } from '../idempotency';
-import { OrderIdParams, PlaceOrderDto } from './dto/order-requests.dto';
-import { OrderView } from './dto/order-views.dto';
+import { ListOrdersQuery, OrderIdParams, PlaceOrderDto } from './dto/order-requests.dto';
+import { OrderPageView, OrderView } from './dto/order-views.dto';
 import { OrdersService } from './orders.service';
 
 @ApiTags('orders')
@@ -19,22 +20,31 @@ export class OrdersController {
     summary: 'Place an order: take stock for every line and redeem the coupon, all or nothing',
   })
   @ApiCreatedResponse({ type: OrderView })
-  @ApiProblems({
-    400: ['VALIDATION_FAILED'],
-    404: ['PRODUCT_NOT_FOUND', 'COUPON_NOT_FOUND'],
-    409: ['INSUFFICIENT_STOCK', 'COUPON_EXHAUSTED', 'CUSTOMER_LIMIT_REACHED', 'ALREADY_REDEEMED'],
-    410: ['COUPON_EXPIRED'],
-    422: ['COUPON_NOT_STARTED', 'COUPON_INACTIVE', 'MIN_ORDER_NOT_MET'],
-    503: LOCKED_WRITE_FAULTS,
+  @ApiProblems(['PRODUCT_NOT_FOUND', 'INSUFFICIENT_STOCK', ...REDEEM_REFUSALS], {
+    locks: [[OrdersService, 'placeLocked']],
   })
   async place(@Body() body: PlaceOrderDto): Promise<OrderView> {
     return OrderView.of(await this.orders.place(body));
   }
 
+  @Get()
+  @ApiOperation({
+    summary: "Page through a customer's orders, newest first",
+    description:
+      'Placed and cancelled orders of `customerId`, newest first. Follow `nextCursor` until ' +
+      'it is null.',
+  })
+  @ApiOkResponse({ type: OrderPageView })
+  @ApiProblems(['INVALID_CURSOR'])
+  async list(@Query() query: ListOrdersQuery): Promise<OrderPageView> {
+    const page = await this.orders.listOfCustomer(query.customerId, query);
+    return { items: page.orders.map(OrderView.of), nextCursor: page.nextCursor };
+  }
+
   @Get(':id')
   @ApiOperation({ summary: 'Get an order' })
   @ApiOkResponse({ type: OrderView })
-  @ApiProblems({ 404: ['ORDER_NOT_FOUND'] })
+  @ApiProblems(['ORDER_NOT_FOUND'])
   async get(@Param() params: OrderIdParams): Promise<OrderView> {
     return OrderView.of(await this.orders.get(params.id));
   }
@@ -44,7 +54,7 @@ export class OrdersController {
   @Idempotent(OrderView.of)
   @ApiOperation({ summary: 'Cancel an order: restock every line, release the coupon (idempotent)' })
   @ApiOkResponse({ type: OrderView })
-  @ApiProblems({ 404: ['ORDER_NOT_FOUND'], 503: LOCKED_WRITE_FAULTS })
+  @ApiProblems(['ORDER_NOT_FOUND'], { locks: [[OrdersService, 'cancelLocked']] })
   async cancel(@Param() params: OrderIdParams): Promise<OrderView> {
     return OrderView.of(await this.orders.cancel(params.id));
   }

@@ -33,6 +33,19 @@ export interface NewOrder {
   lines: ReadonlyArray<{ productId: string; quantity: number; unitPriceAmount: number }>;
 }
 
+/** A keyset position in a customer's orders. */
+export interface OrderPosition {
+  /** created_at in microseconds since the epoch, as a decimal string. */
+  createdUs: string;
+  id: string;
+}
+
+export interface OrderPage {
+  orders: OrderRecord[];
+  /** The last order of this page, when the page is full (there may be more). */
+  next?: OrderPosition;
+}
+
 interface OrderRow {
   id: string;
   customer_id: string;
@@ -47,16 +60,20 @@ interface OrderRow {
   items: Array<{ sku: string; quantity: number; unit_price_amount: number; line_amount: number }>;
 }
 
-const ORDER_SELECT = `
-  SELECT o.id, o.customer_id, o.status, o.subtotal, o.discount_amount, o.total,
-         c.code AS coupon_code, o.redemption_id, o.created_at, o.cancelled_at,
-         (SELECT json_agg(json_build_object(
-                   'sku', p.sku, 'quantity', i.quantity,
-                   'unit_price_amount', i.unit_price_amount, 'line_amount', i.line_amount)
-                 ORDER BY i.id)
-            FROM order_items i JOIN products p ON p.id = i.product_id
-           WHERE i.order_id = o.id) AS items
-    FROM orders o LEFT JOIN coupons c ON c.id = o.coupon_id`;
+/** An order row with its lines (as JSON) and its coupon's code. */
+const ORDER_COLUMNS = `
+  o.id, o.customer_id, o.status, o.subtotal, o.discount_amount, o.total,
+  c.code AS coupon_code, o.redemption_id, o.created_at, o.cancelled_at,
+  (SELECT json_agg(json_build_object(
+            'sku', p.sku, 'quantity', i.quantity,
+            'unit_price_amount', i.unit_price_amount, 'line_amount', i.line_amount)
+          ORDER BY i.id)
+     FROM order_items i JOIN products p ON p.id = i.product_id
+    WHERE i.order_id = o.id) AS items`;
+
+const ORDERS_FROM = `orders o LEFT JOIN coupons c ON c.id = o.coupon_id`;
+
+const ORDER_SELECT = `SELECT ${ORDER_COLUMNS} FROM ${ORDERS_FROM}`;
 
 function toOrder(row: OrderRow): OrderRecord {
   return {
@@ -86,6 +103,33 @@ export class OrdersRepository {
   async find(id: string): Promise<OrderRecord | undefined> {
     const rows = await this.db.query<OrderRow>(`${ORDER_SELECT} WHERE o.id = $1`, [id]);
     return rows[0] ? toOrder(rows[0]) : undefined;
+  }
+
+  /**
+   * A customer's orders, newest first: keyset pagination on (created_at, id) descending, which
+   * the orders_by_customer index serves read backwards. The position carries created_at in
+   * whole microseconds, PostgreSQL's own precision, so no order is skipped or repeated.
+   */
+  async listByCustomer(
+    customerId: string,
+    limit: number,
+    before?: OrderPosition,
+  ): Promise<OrderPage> {
+    const rows = await this.db.query<OrderRow & { created_us: string }>(
+      `SELECT ${ORDER_COLUMNS}, (extract(epoch FROM o.created_at) * 1000000)::bigint AS created_us
+         FROM ${ORDERS_FROM}
+        WHERE o.customer_id = $1
+          AND ($2::bigint IS NULL
+               OR (o.created_at, o.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid))
+        ORDER BY o.created_at DESC, o.id DESC
+        LIMIT $4`,
+      [customerId, before?.createdUs ?? null, before?.id ?? null, limit],
+    );
+    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    return {
+      orders: rows.map(toOrder),
+      next: last ? { createdUs: last.created_us, id: last.id } : undefined,
+    };
   }
 
   /** The order and its lines in one statement; returns the order's creation time. */

@@ -5,6 +5,12 @@ import { couponLockKey, CouponsService } from '../coupons/coupons.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { InventoryService, skuLockKey, type OrderLine } from '../inventory/inventory.service';
 import { Locked } from '@couponlock/lock';
+import {
+  decodeCursor,
+  encodeCursor,
+  MICROSECONDS_PATTERN,
+  UUID_PATTERN,
+} from '../common/pagination/cursor';
 import { OrdersRepository, type OrderRecord } from './orders.repository';
 import { OrderNotFoundError } from './orders.errors';
 
@@ -71,6 +77,29 @@ export class OrdersService {
     const order = await this.orders.find(id);
     if (!order) throw new OrderNotFoundError(id);
     return order;
+  }
+
+  /**
+   * One page of a customer's orders, newest first; `cursor` is a nextCursor of this listing.
+   * Throws INVALID_CURSOR.
+   */
+  async listOfCustomer(
+    customerId: string,
+    query: { limit?: number; cursor?: string },
+  ): Promise<{ orders: OrderRecord[]; nextCursor: string | null }> {
+    let before: { createdUs: string; id: string } | undefined;
+    if (query.cursor !== undefined) {
+      const [createdUs = '', id = ''] = decodeCursor(query.cursor, [
+        MICROSECONDS_PATTERN,
+        UUID_PATTERN,
+      ]);
+      before = { createdUs, id };
+    }
+    const page = await this.orders.listByCustomer(customerId, query.limit ?? 100, before);
+    return {
+      orders: page.orders,
+      nextCursor: page.next ? encodeCursor([page.next.createdUs, page.next.id]) : null,
+    };
   }
 
   async place(input: PlaceOrderInput): Promise<OrderRecord> {

@@ -10,7 +10,6 @@ export class RateLimitedError extends DomainError {
   ) {
     super(
       'RATE_LIMITED',
-      'rate_limited',
       limit === 'customer'
         ? 'Too many requests for this customer; nothing was done. Retry after the time in Retry-After.'
         : 'Too many requests for this API key; nothing was done. Retry after the time in Retry-After.',

@@ -205,6 +205,15 @@ describe('PostgreSQL outage (private cluster, two app instances)', () => {
         'api',
       ],
       ['list a ledger', 'GET', `/v1/coupons/${couponCode}/redemptions`, undefined, 'admin'],
+      ['list coupons', 'GET', '/v1/coupons?active=true', undefined, 'admin'],
+      [
+        'create a batch of coupons',
+        'POST',
+        '/v1/coupons/batch',
+        { prefix: uid('NEW'), count: 3, discountType: 'fixed', discountValue: 5 },
+        'admin',
+      ],
+      ['get a customer', 'GET', `/v1/coupons/${couponCode}/customers/c-1`, undefined, 'api'],
       ['get a redemption', 'GET', `/v1/redemptions/${UNKNOWN_UUID}`, undefined, 'api'],
       ['find redemptions', 'GET', '/v1/redemptions?orderId=o-1&customerId=c-1', undefined, 'api'],
       ['release a redemption', 'POST', `/v1/redemptions/${UNKNOWN_UUID}/release`, undefined, 'api'],
@@ -227,6 +236,7 @@ describe('PostgreSQL outage (private cluster, two app instances)', () => {
         'api',
       ],
       ['get an order', 'GET', `/v1/orders/${UNKNOWN_UUID}`, undefined, 'api'],
+      ['list orders', 'GET', '/v1/orders?customerId=c-1', undefined, 'api'],
       ['cancel an order', 'POST', `/v1/orders/${UNKNOWN_UUID}/cancel`, undefined, 'api'],
     ];
 

@@ -24,7 +24,13 @@ describe('SIGTERM with lock waits (private cluster, real process)', () => {
   it('ends every lock wait with 503 SHUTTING_DOWN, lets the holder finish, releases its lock, exits 0', async () => {
     const graceMs = 40_000;
     // Waits of up to 30 s: an answer long before that comes from the shutdown, nothing else.
-    const app = await lab.app({ LOCK_WAIT_MS: '30000', SHUTDOWN_GRACE_MS: String(graceMs) });
+    // A 3 s command timeout: an event-loop stall while 50 redeems queue on a busy machine must
+    // not open the lock's breaker (and fail the waiters) before the shutdown starts.
+    const app = await lab.app({
+      LOCK_WAIT_MS: '30000',
+      SHUTDOWN_GRACE_MS: String(graceMs),
+      LOCK_COMMAND_TIMEOUT_MS: '3000',
+    });
     const code = uid('TERM');
     expect(
       (

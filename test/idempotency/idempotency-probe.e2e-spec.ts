@@ -205,10 +205,10 @@ describe('Idempotency-Key (probe routes)', () => {
     const key = newKey();
     const first = await probe.api.post('/probe/conflict', {}, withKey(key));
     const expected = {
-      type: 'urn:couponlock:problem:probe-taken',
+      type: 'urn:couponlock:problem:sku-taken',
       title: 'Conflict',
       status: 409,
-      code: 'PROBE_TAKEN',
+      code: 'SKU_TAKEN',
       detail: 'The probe is taken.',
       call: 1,
       instance: '/probe/conflict',
@@ -249,7 +249,7 @@ describe('Idempotency-Key (probe routes)', () => {
     const key = newKey();
     const failed = await probe.api.post('/probe/flaky', {}, withKey(key));
     expect(failed.status).toBe(503);
-    expect(failed.body.code).toBe('PROBE_UNAVAILABLE');
+    expect(failed.body.code).toBe('DATABASE_UNAVAILABLE');
     expect(await row(key)).toBeUndefined();
 
     const retried = await probe.api.post('/probe/flaky', {}, withKey(key));

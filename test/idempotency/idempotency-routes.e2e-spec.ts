@@ -28,6 +28,17 @@ const ROUTES: Route[] = [
       }),
   },
   {
+    name: 'POST /v1/coupons/batch',
+    method: 'POST',
+    client: 'admin',
+    prepare: () =>
+      Promise.resolve({
+        path: '/v1/coupons/batch',
+        body: { prefix: uid('IDB'), count: 3, discountType: 'fixed', discountValue: 10 },
+        status: 201,
+      }),
+  },
+  {
     name: 'PATCH /v1/coupons/:code',
     method: 'PATCH',
     client: 'admin',

@@ -50,4 +50,4 @@ export {
   type LockModuleForRootOptions,
   type LockModuleOptions,
 } from './nest/lock.module-definition';
-export { Locked, type LockedKeyFn, type LockedOptions } from './nest/locked.decorator';
+export { isLocked, Locked, type LockedKeyFn, type LockedOptions } from './nest/locked.decorator';

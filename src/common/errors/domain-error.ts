@@ -1,31 +1,24 @@
-/**
- * What went wrong, in terms the domain understands. The HTTP layer turns a kind into a status
- * (see common/http/problem-details.filter.ts); services never think in status codes.
- */
-export type ErrorKind =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'gone'
-  | 'unprocessable'
-  | 'rate_limited'
-  | 'unavailable';
+import { type ErrorCode, type RetryableCode, statusOf } from './error-codes';
 
 /**
  * Base class of every error a service throws on purpose. `code` is stable and machine-readable
- * (clients switch on it); `message` is for humans; `details` become extra problem+json members.
+ * (clients switch on it) and decides the HTTP status through the registry (error-codes.ts);
+ * services never think in status codes. `message` is for humans; `details` become extra
+ * problem+json members (documented in the registry's `extensions`).
  */
 export class DomainError extends Error {
   constructor(
-    readonly code: string,
-    readonly kind: ErrorKind,
+    readonly code: ErrorCode,
     message: string,
     readonly details: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** The HTTP status of this code (ERROR_CODES). */
+  get status(): number {
+    return statusOf(this.code);
   }
 }
 
@@ -36,19 +29,19 @@ export class DomainError extends Error {
  */
 export class RetryableError extends DomainError {
   constructor(
-    code: string,
+    code: RetryableCode,
     message: string,
     /** When a retry has a fair chance, in ms (rounded up to whole seconds in Retry-After). */
     readonly retryAfterMs = 1000,
     details: Readonly<Record<string, unknown>> = {},
   ) {
-    super(code, 'unavailable', message, details);
+    super(code, message, details);
   }
 }
 
 export class RequestValidationError extends DomainError {
   constructor(readonly errors: ReadonlyArray<{ field: string; messages: string[] }>) {
-    super('VALIDATION_FAILED', 'invalid', describe(errors), { errors });
+    super('VALIDATION_FAILED', describe(errors), { errors });
   }
 }
 
@@ -61,6 +54,6 @@ function describe(errors: ReadonlyArray<{ field: string; messages: string[] }>):
 
 export class InvalidCursorError extends DomainError {
   constructor() {
-    super('INVALID_CURSOR', 'invalid', 'cursor is not a value this API returned as nextCursor.');
+    super('INVALID_CURSOR', 'cursor is not a value this API returned as nextCursor.');
   }
 }

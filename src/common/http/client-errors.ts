@@ -29,25 +29,19 @@ export function answerFrameworkError(
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   // The peer is gone; there is nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, detail] =
+  const answer =
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'REQUEST_TIMEOUT', 'The request did not arrive completely in time.']
+      ? problem('REQUEST_TIMEOUT', 'The request did not arrive completely in time.')
       : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'HEADERS_TOO_LARGE', 'The request headers are too large.']
-        : [400, 'MALFORMED_REQUEST', 'The request is not valid HTTP/1.1.'];
-  const body = JSON.stringify(problem(status, code, detail));
+        ? problem('HEADERS_TOO_LARGE', 'The request headers are too large.')
+        : problem('MALFORMED_REQUEST', 'The request is not valid HTTP/1.1.');
+  const body = JSON.stringify(answer);
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
+      `HTTP/1.1 ${answer.status} ${answer.title}\r\n` +
         `Content-Type: application/problem+json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);
 }
-
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-};

@@ -46,7 +46,6 @@ export function installDraining(fastify: FastifyInstance): void {
       .type(PROBLEM_CONTENT_TYPE)
       .send({
         ...problem(
-          503,
           'SHUTTING_DOWN',
           'This instance is shutting down; the request was not applied. Retry it (another instance will answer).',
         ),

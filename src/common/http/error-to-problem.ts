@@ -6,24 +6,17 @@ import {
   LockTimeoutError,
 } from '@couponlock/lock';
 import { databaseErrorFor } from '../../database/database-faults';
-import { DomainError, type ErrorKind, RetryableError } from '../errors/domain-error';
+import { DomainError, RetryableError } from '../errors/domain-error';
+import { ERROR_CODES, type ErrorCode } from '../errors/error-codes';
 import { RateLimitedError } from '../../rate-limit/rate-limit.errors';
 import { problem, type Problem } from './problem';
 
-const STATUS_BY_KIND: Record<ErrorKind, number> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  gone: 410,
-  unprocessable: 422,
-  rate_limited: 429,
-  unavailable: 503,
-};
-
-/** Codes for errors raised by the framework (routing, body parsing) rather than our services. */
-const CODE_BY_STATUS: Record<number, string> = {
+/**
+ * Codes for errors raised by the framework (routing, body parsing) rather than our services,
+ * by the status the framework chose. Each code's registry status is that status (unit-tested);
+ * a status missing here is answered as 400 BAD_REQUEST.
+ */
+export const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   400: 'BAD_REQUEST',
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
@@ -39,7 +32,7 @@ const CODE_BY_STATUS: Record<number, string> = {
 };
 
 /** Fastify's own error codes that deserve a more precise machine-readable code. */
-const CODE_BY_FASTIFY_CODE: Record<string, string> = {
+export const CODE_BY_FASTIFY_CODE: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
@@ -56,18 +49,13 @@ export interface MappedError {
   unexpected: boolean;
 }
 
-const LOCK_DETAIL: Record<string, string> = {
-  LOCK_TIMEOUT: 'The resource is busy; the request was not applied. Retry shortly.',
-  LOCK_BACKEND_UNAVAILABLE:
-    'The lock service is unreachable; the request was not applied. Retry shortly.',
-  LOCK_LOST: 'The lock was lost before the change could be committed; nothing was changed. Retry.',
-};
+type LockFailureCode = 'LOCK_TIMEOUT' | 'LOCK_BACKEND_UNAVAILABLE' | 'LOCK_LOST';
 
 export function errorToProblem(error: unknown): MappedError {
   if (error instanceof LockShuttingDownError) {
     const detail = 'The service is shutting down; the request was not applied. Retry shortly.';
     return {
-      problem: problem(503, 'SHUTTING_DOWN', detail),
+      problem: problem('SHUTTING_DOWN', detail),
       headers: retryAfter(error.retryAfterMs),
       unexpected: false,
     };
@@ -79,7 +67,8 @@ export function errorToProblem(error: unknown): MappedError {
     error instanceof LockLostError
   ) {
     return {
-      problem: problem(503, error.code, LOCK_DETAIL[error.code] ?? error.message),
+      // The registry's wording: the same for every lock failure of a kind, whatever the key.
+      problem: problem(lockCode(error), ERROR_CODES[lockCode(error)].example.detail),
       headers: retryAfter(error instanceof LockLostError ? 1000 : error.retryAfterMs),
       unexpected: false,
     };
@@ -88,9 +77,9 @@ export function errorToProblem(error: unknown): MappedError {
   // can act on, whichever layer it surfaced in.
   const known = error instanceof DomainError ? error : databaseErrorFor(error);
   if (known) {
-    const status = STATUS_BY_KIND[known.kind];
+    const status = known.status;
     return {
-      problem: problem(status, known.code, known.message, { ...known.details }),
+      problem: problem(known.code, known.message, { ...known.details }),
       // Every 503 says when to come back; its message says whether anything changed.
       headers:
         status === 503 || known instanceof RateLimitedError
@@ -106,7 +95,7 @@ export function errorToProblem(error: unknown): MappedError {
   if (error instanceof HttpException) {
     const status = error.getStatus();
     if (status < 500) {
-      return expected(problem(status, CODE_BY_STATUS[status] ?? 'BAD_REQUEST', httpDetail(error)));
+      return expected(problem(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', httpDetail(error)));
     }
   }
   const fastifyStatus = clientStatusOf(error);
@@ -116,13 +105,20 @@ export function errorToProblem(error: unknown): MappedError {
       (typeof fastifyCode === 'string' ? CODE_BY_FASTIFY_CODE[fastifyCode] : undefined) ??
       CODE_BY_STATUS[fastifyStatus] ??
       'BAD_REQUEST';
-    return expected(problem(fastifyStatus, code, (error as Error).message));
+    return expected(problem(code, (error as Error).message));
   }
   return {
-    problem: problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred.'),
+    problem: problem('INTERNAL_ERROR', 'An unexpected error occurred.'),
     headers: {},
     unexpected: true,
   };
+}
+
+function lockCode(
+  error: LockTimeoutError | LockBackendUnavailableError | LockLostError,
+): LockFailureCode {
+  if (error instanceof LockTimeoutError) return 'LOCK_TIMEOUT';
+  return error instanceof LockLostError ? 'LOCK_LOST' : 'LOCK_BACKEND_UNAVAILABLE';
 }
 
 function retryAfter(ms: number): Record<string, string> {

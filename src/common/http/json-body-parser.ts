@@ -3,7 +3,7 @@ import { DomainError } from '../errors/domain-error';
 
 export class MalformedJsonError extends DomainError {
   constructor(reason: string) {
-    super('MALFORMED_JSON', 'invalid', `The request body is not valid JSON: ${reason}`);
+    super('MALFORMED_JSON', `The request body is not valid JSON: ${reason}`);
   }
 }
 

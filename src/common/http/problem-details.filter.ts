@@ -52,7 +52,6 @@ function methodNotAllowed(error: unknown, request: FastifyRequest): MappedError 
   if (allowed.length === 0) return undefined;
   return {
     problem: problem(
-      405,
       'METHOD_NOT_ALLOWED',
       `${request.method} is not supported here; this path supports ${allowed.join(', ')}.`,
     ),

@@ -1,3 +1,5 @@
+import { type ErrorCode, statusOf } from '../errors/error-codes';
+
 /** RFC 9457 problem details, as every error response of this service is shaped. */
 export interface Problem {
   type: string;
@@ -11,7 +13,8 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-const TITLES: Record<number, string> = {
+/** The RFC 9110 reason phrase of each status the registry uses (its problem `title`). */
+export const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -31,12 +34,13 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The problem body for `code`, with the status the registry gives it (ERROR_CODES). */
 export function problem(
-  status: number,
-  code: string,
+  code: ErrorCode,
   detail: string,
   extensions: Record<string, unknown> = {},
 ): Problem {
+  const status = statusOf(code);
   return {
     type: `urn:couponlock:problem:${code.toLowerCase().replaceAll('_', '-')}`,
     title: TITLES[status] ?? (status >= 500 ? 'Server Error' : 'Client Error'),

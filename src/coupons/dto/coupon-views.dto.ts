@@ -3,6 +3,7 @@ import type { CouponEntity, DiscountType } from '../entities/coupon.entity';
 import type { RedemptionEntity, RedemptionStatus } from '../entities/redemption.entity';
 import { remainingOf } from '../coupon-rules';
 import type { RedemptionRecord } from '../coupons.repository';
+import type { CouponBatch, CustomerUsage } from '../coupons.service';
 
 export class CouponView {
   @ApiProperty({ example: 'SUMMER10' }) code!: string;
@@ -98,4 +99,53 @@ export class CouponValidationView {
   @ApiProperty({ required: false, nullable: true, type: Number }) remaining?: number | null;
   @ApiProperty({ required: false, description: 'Why not, when valid is false' }) code?: string;
   @ApiProperty({ required: false }) detail?: string;
+}
+
+export class CouponPageView {
+  @ApiProperty({ type: [CouponView] }) items!: CouponView[];
+  @ApiProperty({ nullable: true, type: String, description: 'null: this was the last page' })
+  nextCursor!: string | null;
+}
+
+export class CustomerUsageView {
+  @ApiProperty({ example: 'SUMMER10' }) couponCode!: string;
+  @ApiProperty({ example: 'customer-42' }) customerId!: string;
+  @ApiProperty({ description: "The customer's active redemptions (not released)" })
+  redeemedCount!: number;
+  @ApiProperty({
+    description:
+      "The customer's uses held by checkout holds not yet confirmed, cancelled or past their " +
+      'expiresAt (PostgreSQL clock); they count against the limits like redemptions',
+  })
+  heldCount!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'null: unlimited' })
+  perCustomerLimit!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      'Uses left to this customer: perCustomerLimit - redeemedCount - heldCount, at most what ' +
+      'the coupon has left in all (never below 0); null: unlimited. Counts only: whether a ' +
+      'use is accepted now (window, active, minimum) is what validate answers.',
+  })
+  remaining!: number | null;
+
+  static of(this: void, usage: CustomerUsage): CustomerUsageView {
+    return { ...usage };
+  }
+}
+
+export class CouponBatchView {
+  @ApiProperty({ example: 'SPRING-', description: 'The prefix, upper-cased' }) prefix!: string;
+  @ApiProperty({ example: 2 }) count!: number;
+  @ApiProperty({
+    type: [String],
+    example: ['SPRING-7KQ2M9XH4TPA', 'SPRING-RV3N8CJ6W2ZE'],
+    description: 'The codes created, every one new, in no particular order',
+  })
+  codes!: string[];
+
+  static of(this: void, batch: CouponBatch): CouponBatchView {
+    return { prefix: batch.prefix, count: batch.codes.length, codes: batch.codes };
+  }
 }

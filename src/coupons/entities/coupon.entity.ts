@@ -1,11 +1,13 @@
-import { Check, Column, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { bigintAsNumber } from '../../database/column-transformers';
 
 export type DiscountType = 'percent' | 'fixed';
 
-/** Mirrors migration 1763600000000; the drift test keeps the two identical. */
+/** Mirrors its migrations; the drift test keeps them identical. */
 @Entity('coupons')
 @Unique('coupons_code_key', ['code'])
+// (code COLLATE "C"), made by migration 1764200000000: TypeORM cannot describe the collation.
+@Index('coupons_by_code_bytes', { synchronize: false })
 @Check('coupons_code_canonical', `code = upper(code)`)
 @Check(
   'coupons_discount_valid',

@@ -12,6 +12,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { PageQuery } from '../../common/dto/page-query.dto';
 import {
   CODE_PATTERN,
   EXTERNAL_ID_PATTERN,
@@ -58,4 +59,12 @@ export class PlaceOrderDto {
   @IsOptional()
   @Matches(CODE_PATTERN, { message: 'couponCode must be 3-64 characters of A-Z, a-z, 0-9, _ or -' })
   couponCode?: string;
+}
+
+export class ListOrdersQuery extends PageQuery {
+  @ApiProperty({ example: 'customer-42', description: 'Whose orders' })
+  @Matches(EXTERNAL_ID_PATTERN, {
+    message: 'customerId must be 1-64 characters of A-Z a-z 0-9 _ . : @ -',
+  })
+  customerId!: string;
 }

@@ -38,3 +38,9 @@ export class OrderView {
     };
   }
 }
+
+export class OrderPageView {
+  @ApiProperty({ type: [OrderView] }) items!: OrderView[];
+  @ApiProperty({ nullable: true, type: String, description: 'null: this was the last page' })
+  nextCursor!: string | null;
+}

@@ -80,14 +80,14 @@ class ProbeController {
   @Post('conflict')
   conflict(): never {
     const call = probeState.called('conflict');
-    throw new DomainError('PROBE_TAKEN', 'conflict', 'The probe is taken.', { call });
+    throw new DomainError('SKU_TAKEN', 'The probe is taken.', { call });
   }
 
   /** 503 on the first call, success afterwards: a retry after a 5xx must run again. */
   @Post('flaky')
   flaky(): { call: number } {
     const call = probeState.called('flaky');
-    if (call === 1) throw new DomainError('PROBE_UNAVAILABLE', 'unavailable', 'Try again.');
+    if (call === 1) throw new DomainError('DATABASE_UNAVAILABLE', 'Try again.');
     return { call };
   }
 

@@ -2,7 +2,7 @@ import { Controller, Get, Injectable, SetMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { LockError } from '../core/errors';
 import { LockService } from '../core/lock-service';
-import { Locked } from './locked.decorator';
+import { isLocked, Locked } from './locked.decorator';
 
 @Injectable()
 class CouponsService {
@@ -69,6 +69,13 @@ describe('@Locked', () => {
     expect([...expected.values()]).toContain(':code');
     expect(expected.size).toBeGreaterThanOrEqual(2);
     expect(metadataOf(show)).toEqual(expected);
+  });
+
+  it('marks the methods it wraps for isLocked, and only those', () => {
+    expect(isLocked(CouponsService.prototype.redeem)).toBe(true);
+    expect(isLocked(CouponsController.prototype.show)).toBe(true);
+    expect(isLocked(UnlockedTwinController.prototype.show)).toBe(false);
+    expect(isLocked(undefined)).toBe(false);
   });
 
   it('never runs the method unlocked when constructed outside DI', async () => {

@@ -31,6 +31,17 @@ type LockedMethodDecorator<A extends unknown[]> = <
   descriptor: TypedPropertyDescriptor<T> & PrefixOf<Parameters<T>, A>,
 ) => void;
 
+/** Every function @Locked produced: tooling (API docs) asks whether a method takes a lock. */
+const lockedMethods = new WeakSet<object>();
+
+/**
+ * True when `method` is a method @Locked wraps, e.g. `isLocked(Service.prototype.redeem)`. For
+ * tooling that derives something from the lock, such as the lock errors a route documents.
+ */
+export function isLocked(method: unknown): boolean {
+  return typeof method === 'function' && lockedMethods.has(method);
+}
+
 /** Classes whose prototype already asks for the service (one request per class is enough). */
 const injected = new WeakSet<object>();
 
@@ -82,6 +93,7 @@ export function Locked<A extends unknown[]>(
     for (const key of Reflect.getOwnMetadataKeys(original)) {
       Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
     }
+    lockedMethods.add(wrapper);
     descriptor.value = wrapper as unknown as typeof original;
   };
 }

@@ -144,12 +144,21 @@ export class PartitionProxy {
     this.cut = false;
   }
 
-  async close(): Promise<void> {
+  openConnections(): number {
+    return this.pairs.size;
+  }
+
+  /** Resets every open connection (both sides see a close); the proxy keeps listening. */
+  dropConnections(): void {
     for (const [a, b] of this.pairs) {
       a.destroy();
       b.destroy();
     }
     this.pairs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.dropConnections();
     await new Promise<void>((resolve) =>
       this.server ? this.server.close(() => resolve()) : resolve(),
     );

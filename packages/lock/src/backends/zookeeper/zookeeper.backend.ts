@@ -63,6 +63,15 @@ const MAX_CREATE_ROUNDS = 3;
 /** Delay between reconnect attempts once every server was tried (the client's spinDelay), ms. */
 const SPIN_DELAY_MS = 250;
 
+/**
+ * The client library's socket. node-zookeeper-client 1.1.3 has no public handle on it; see
+ * `watchHandshake` for why it is needed.
+ */
+function librarySocket(client: Client): { destroy(): void } | undefined {
+  return (client as unknown as { connectionManager?: { socket?: { destroy(): void } } })
+    .connectionManager?.socket;
+}
+
 function codeOf(err: unknown): number | undefined {
   return err instanceof Exception ? err.getCode() : undefined;
 }
@@ -110,6 +119,7 @@ class ZookeeperBackend implements LockBackend {
   /** Parent path -> performance.now() of its last use here (idle, empty parents are removed). */
   private readonly parentsUsed = new Map<string, number>();
   private readonly sweep: NodeJS.Timeout;
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private warnedTtl = false;
 
   constructor(
@@ -210,6 +220,7 @@ class ZookeeperBackend implements LockBackend {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweep);
+    clearTimeout(this.handshakeTimer);
     for (const wake of this.connectWaiters) wake();
     const client = this.client;
     if (!this.connected) {
@@ -506,12 +517,35 @@ class ZookeeperBackend implements LockBackend {
     this.client = client;
     this.connected = false;
     client.connect();
+    this.watchHandshake(generation);
+  }
+
+  /**
+   * Bounds a connection attempt, as the Java client does (ClientCnxn: connectTimeout =
+   * sessionTimeout / servers). node-zookeeper-client 1.1.3 clears its connect timer once TCP
+   * connects and arms a read timeout only after the session handshake, so a server that accepts
+   * the socket but never answers the ConnectRequest (a restarting server does this while it
+   * loads) leaves the client connecting forever: the lock backend would stay down after the
+   * server came back. Destroying the stalled socket makes the library try again with the same
+   * session, which the server then resumes or reports expired.
+   */
+  private watchHandshake(generation: number): void {
+    clearTimeout(this.handshakeTimer);
+    const servers = this.options.hosts.split('/')[0].split(',').length;
+    const ms = Math.max(1000, Math.floor(this.options.sessionTimeoutMs / servers));
+    this.handshakeTimer = setTimeout(() => {
+      if (generation !== this.generation || this.closed || this.connected) return;
+      librarySocket(this.client)?.destroy();
+      this.watchHandshake(generation);
+    }, ms);
+    this.handshakeTimer.unref();
   }
 
   private onState(generation: number, state: State): void {
     if (generation !== this.generation || this.closed) return;
     const events = this.context.events;
     if (state === State.SYNC_CONNECTED) {
+      clearTimeout(this.handshakeTimer);
       this.connected = true;
       this.everConnected = true;
       for (const wake of this.connectWaiters) wake();
@@ -520,6 +554,7 @@ class ZookeeperBackend implements LockBackend {
       events.reconnected();
     } else if (state === State.DISCONNECTED) {
       this.connected = false;
+      this.watchHandshake(generation);
       // The session may live on (the client reconnects within the timeout), but until it does
       // nobody can vouch for it: the core treats held locks as lost and fails waiters now.
       events.disconnected(new Error('connection to zookeeper lost (session suspended)'));

@@ -1,0 +1,363 @@
+import { currentLock, type LockService } from '@couponlock/lock';
+import {
+  expectSameError,
+  newTestService,
+  rejectionOf,
+  runWorkInline,
+  type TestService,
+} from '../../test/support/service-mocks';
+import { MAX_STOCK } from '../common/dto/validation-patterns';
+import { InvalidCursorError } from '../common/errors/domain-error';
+import { StaleFenceError } from '../common/errors/stale-fence';
+import { TransactionRunner } from '../database/transaction-runner';
+import { FencingMetrics } from '../metrics/fencing.metrics';
+import { ProductEntity } from './entities/product.entity';
+import {
+  InsufficientStockError,
+  ProductNotFoundError,
+  SkuTakenError,
+  StockLimitExceededError,
+} from './inventory.errors';
+import {
+  InventoryRepository,
+  type MovementRecord,
+  type StockLine,
+  type StockRefusal,
+} from './inventory.repository';
+import { InventoryService } from './inventory.service';
+
+const PRODUCT_ID = '42';
+
+function product(overrides: Partial<ProductEntity> = {}): ProductEntity {
+  return Object.assign(new ProductEntity(), {
+    id: PRODUCT_ID,
+    sku: 'MUG',
+    name: 'Mug',
+    priceAmount: 1500,
+    initialStock: 10,
+    stock: 10,
+    reserved: 0,
+    lastFence: '0',
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    updatedAt: new Date('2026-01-01T00:00:00Z'),
+    ...overrides,
+  });
+}
+
+/** A line of a refused change; `available` 3 of stock 5. */
+function line(sku: string, refusal: StockRefusal | null, quantity = 4): StockLine {
+  return { sku, quantity, refusal, stock: 5, available: 3 };
+}
+
+function taken(sku: string, quantity: number, stock: number) {
+  return { productId: PRODUCT_ID, sku, priceAmount: 1500, quantity, stock };
+}
+
+describe(InventoryService.name, () => {
+  let test: TestService<InventoryService>;
+  let sut: InventoryService;
+  let locks: LockService;
+  let inventory: jest.Mocked<InventoryRepository>;
+
+  beforeEach(async () => {
+    test = await newTestService(InventoryService);
+    ({ sut, locks } = test);
+    inventory = test.mock(InventoryRepository);
+    runWorkInline(test.mock(TransactionRunner));
+    test.mock(FencingMetrics).staleFence.mockImplementation((key) => new StaleFenceError(key));
+  });
+
+  afterEach(() => test.close());
+
+  /** Runs `work` holding the locks of these SKUs, as an order does (first lock: fence '1'). */
+  const holding = <T>(skus: string[], work: () => Promise<T>) =>
+    locks.withLock(
+      skus.map((sku) => `sku:${sku}`),
+      work,
+    );
+
+  describe('create and get', () => {
+    it('a taken SKU is SKU_TAKEN', async () => {
+      inventory.insert.mockResolvedValueOnce(product()).mockResolvedValueOnce(undefined);
+      const input = { sku: 'MUG', name: 'Mug', priceAmount: 1500, stock: 10 };
+      await expect(sut.create(input)).resolves.toEqual(product());
+      expectSameError(await rejectionOf(sut.create(input)), new SkuTakenError('MUG'));
+      expect(inventory.insert.mock.calls).toEqual([[input], [input]]);
+    });
+
+    it('an unknown SKU is PRODUCT_NOT_FOUND', async () => {
+      inventory.findBySku.mockResolvedValue(null);
+      expectSameError(await rejectionOf(sut.get('NOPE')), new ProductNotFoundError('NOPE'));
+    });
+  });
+
+  describe('decrement', () => {
+    it('takes under the SKU lock, with its fence, and answers the stock after', async () => {
+      inventory.take.mockImplementation(() => {
+        expect(currentLock()?.keys).toEqual(['sku:MUG']);
+        return Promise.resolve({ kind: 'taken', lines: [taken('MUG', 2, 8)] });
+      });
+      await expect(sut.decrement('MUG', 2, 'ref-1')).resolves.toEqual({ sku: 'MUG', stock: 8 });
+      expect(inventory.take.mock.calls).toEqual([
+        [[{ sku: 'MUG', quantity: 2, fence: '1' }], 'decrement', 'ref-1'],
+      ]);
+    });
+
+    it('a decrement without a reference records null', async () => {
+      inventory.take.mockResolvedValue({ kind: 'taken', lines: [taken('MUG', 1, 9)] });
+      await sut.decrement('MUG', 1);
+      expect(inventory.take.mock.calls[0]?.[2]).toBeNull();
+    });
+  });
+
+  describe('each refusal of the statement becomes its domain error, in precedence order', () => {
+    it.each([
+      [
+        'an unknown SKU before anything else',
+        [line('A', 'STALE_FENCE'), line('B', 'INSUFFICIENT_STOCK'), line('C', 'PRODUCT_NOT_FOUND')],
+        new ProductNotFoundError('C'),
+      ],
+      [
+        'a stale fence before a shortage',
+        [line('A', 'INSUFFICIENT_STOCK'), line('B', 'STALE_FENCE')],
+        new StaleFenceError('sku:B'),
+      ],
+      [
+        'the first short line, with what is available',
+        [line('A', null), line('B', 'INSUFFICIENT_STOCK', 4), line('C', 'INSUFFICIENT_STOCK', 9)],
+        new InsufficientStockError('B', 3, 4),
+      ],
+    ])('%s', async (_, lines, expected) => {
+      // A shortage first asks for expired holds' stock: none here.
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0 });
+      inventory.take.mockResolvedValue({ kind: 'refused', lines });
+      const skus = lines.map((refused) => refused.sku);
+      const error = await rejectionOf(
+        holding(skus, () =>
+          sut.takeForOrder(
+            'order-1',
+            skus.map((sku) => ({ sku, quantity: 4 })),
+          ),
+        ),
+      );
+      expectSameError(error, expected);
+      expect(inventory.take).toHaveBeenCalledTimes(1);
+    });
+
+    it('restocking above the limit is STOCK_LIMIT_EXCEEDED', async () => {
+      inventory.give.mockResolvedValue({
+        kind: 'refused',
+        lines: [line('MUG', 'STOCK_LIMIT_EXCEEDED')],
+      });
+      expectSameError(
+        await rejectionOf(sut.restock('MUG', 4)),
+        new StockLimitExceededError('MUG', MAX_STOCK),
+      );
+      expect(inventory.give.mock.calls).toEqual([
+        [[{ sku: 'MUG', quantity: 4, fence: '1' }], 'restock', null],
+      ]);
+    });
+
+    it('a refusal without a reason is a bug, not a domain error', async () => {
+      inventory.give.mockResolvedValue({ kind: 'refused', lines: [line('MUG', null)] });
+      const error = await rejectionOf(sut.restock('MUG', 4));
+      expect(error).toEqual(new Error('stock change of MUG was refused'));
+      expect(error).not.toHaveProperty('code');
+    });
+  });
+
+  describe('a shortage first reclaims the stock of expired holds', () => {
+    const lines = [
+      { sku: 'A', quantity: 1 },
+      { sku: 'B', quantity: 4 },
+    ];
+
+    it('on the short SKUs only, then asks once more', async () => {
+      inventory.take
+        .mockResolvedValueOnce({
+          kind: 'refused',
+          lines: [line('A', null, 1), line('B', 'INSUFFICIENT_STOCK')],
+        })
+        .mockResolvedValueOnce({ kind: 'taken', lines: [taken('A', 1, 4), taken('B', 4, 0)] });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 1 });
+      await expect(holding(['A', 'B'], () => sut.takeForOrder('order-1', lines))).resolves.toEqual([
+        taken('A', 1, 4),
+        taken('B', 4, 0),
+      ]);
+      const changes = [
+        { sku: 'A', quantity: 1, fence: '1' },
+        { sku: 'B', quantity: 4, fence: '1' },
+      ];
+      expect(inventory.reclaimExpiredLines.mock.calls).toEqual([[[changes[1]]]]);
+      expect(inventory.take.mock.calls).toEqual([
+        [changes, 'order_placed', 'order-1'],
+        [changes, 'order_placed', 'order-1'],
+      ]);
+    });
+
+    it('when nothing was reclaimed, the first refusal stands', async () => {
+      inventory.take.mockResolvedValue({
+        kind: 'refused',
+        lines: [line('B', 'INSUFFICIENT_STOCK')],
+      });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0 });
+      expectSameError(
+        await rejectionOf(holding(['B'], () => sut.takeForOrder('order-1', [lines[1]]))),
+        new InsufficientStockError('B', 3, 4),
+      );
+      expect(inventory.take).toHaveBeenCalledTimes(1);
+    });
+
+    it('a stale fence while reclaiming is STALE_FENCE', async () => {
+      inventory.reserve.mockResolvedValue({
+        kind: 'refused',
+        lines: [line('B', 'INSUFFICIENT_STOCK')],
+      });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'stale' });
+      expectSameError(
+        await rejectionOf(holding(['B'], () => sut.reserveForHold('hold-1', [lines[1]]))),
+        new StaleFenceError('sku:B'),
+      );
+      expect(inventory.reserve.mock.calls).toEqual([
+        [[{ sku: 'B', quantity: 4, fence: '1' }], 'hold-1'],
+      ]);
+    });
+
+    it('not when a line is also stale: the writer must not judge stock it no longer owns', async () => {
+      inventory.take.mockResolvedValue({
+        kind: 'refused',
+        lines: [line('A', 'STALE_FENCE', 1), line('B', 'INSUFFICIENT_STOCK')],
+      });
+      expectSameError(
+        await rejectionOf(holding(['A', 'B'], () => sut.takeForOrder('order-1', lines))),
+        new StaleFenceError('sku:A'),
+      );
+      expect(inventory.reclaimExpiredLines).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('order and hold lines (inside the caller lock)', () => {
+    it('refuse to write stock without the SKU lock, and call nothing', async () => {
+      const error = await rejectionOf(sut.takeForOrder('order-1', [{ sku: 'A', quantity: 1 }]));
+      expect(error).toEqual(new Error('stock of A changed without holding sku:A'));
+      // Under a lock that does not cover the SKU, the lock itself refuses to give a fence.
+      const other = await rejectionOf(
+        holding(['A'], () => sut.returnForOrder('order-1', [{ sku: 'B', quantity: 1 }])),
+      );
+      expect(other).toBeInstanceOf(RangeError);
+      expect(other).toEqual(new RangeError('key "sku:B" is not part of this lock'));
+      expect(inventory.take).not.toHaveBeenCalled();
+      expect(inventory.give).not.toHaveBeenCalled();
+    });
+
+    it('returnForOrder gives every line back with its own fence', async () => {
+      inventory.give.mockResolvedValue({ kind: 'given', products: [] });
+      await locks.withLock('sku:A', () => Promise.resolve()); // sku:A's next fence is 2
+      await holding(['A', 'B'], () =>
+        sut.returnForOrder('order-1', [
+          { sku: 'A', quantity: 1 },
+          { sku: 'B', quantity: 2 },
+        ]),
+      );
+      expect(inventory.give.mock.calls).toEqual([
+        [
+          [
+            { sku: 'A', quantity: 1, fence: '2' },
+            { sku: 'B', quantity: 2, fence: '1' },
+          ],
+          'order_cancelled',
+          'order-1',
+        ],
+      ]);
+    });
+
+    it('releaseHoldLines: nothing without holds; STALE_FENCE names the first SKU', async () => {
+      await expect(sut.releaseHoldLines([], ['A'])).resolves.toBe(0);
+      inventory.releaseHoldLines
+        .mockResolvedValueOnce({ kind: 'done', lines: 2 })
+        .mockResolvedValueOnce({ kind: 'stale' });
+      const release = () => holding(['A', 'B'], () => sut.releaseHoldLines(['hold-1'], ['A', 'B']));
+      await expect(release()).resolves.toBe(2);
+      expectSameError(await rejectionOf(release()), new StaleFenceError('sku:A'));
+      expect(inventory.releaseHoldLines.mock.calls[0]).toEqual([
+        ['hold-1'],
+        [
+          { sku: 'A', fence: '1' },
+          { sku: 'B', fence: '1' },
+        ],
+      ]);
+    });
+
+    it('confirmHoldLines is false when a line was given back meanwhile (the hold expired)', async () => {
+      inventory.confirmHoldLines
+        .mockResolvedValueOnce({ kind: 'done', lines: 2 })
+        .mockResolvedValueOnce({ kind: 'done', lines: 1 })
+        .mockResolvedValueOnce({ kind: 'stale' });
+      const confirm = () =>
+        holding(['A', 'B'], () => sut.confirmHoldLines('hold-1', ['A', 'B'], 2));
+      await expect(confirm()).resolves.toBe(true);
+      await expect(confirm()).resolves.toBe(false);
+      expectSameError(await rejectionOf(confirm()), new StaleFenceError('sku:A'));
+    });
+  });
+
+  describe('movements: the cursor', () => {
+    const movement = (id: string): MovementRecord => ({
+      id,
+      sku: 'MUG',
+      delta: -1,
+      reservedDelta: 0,
+      reason: 'decrement',
+      reference: null,
+      fence: '1',
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+    });
+
+    beforeEach(() => {
+      inventory.findBySku.mockResolvedValue(product());
+    });
+
+    it('a full page points at its last id; a short page ends the ledger', async () => {
+      inventory.movements
+        .mockResolvedValueOnce([movement('7'), movement('9')])
+        .mockResolvedValueOnce([movement('12')]);
+      await expect(sut.movements('MUG', { limit: 2 })).resolves.toEqual({
+        records: [movement('7'), movement('9')],
+        nextCursor: '9',
+      });
+      await expect(sut.movements('MUG', { limit: 2, cursor: '9' })).resolves.toEqual({
+        records: [movement('12')],
+        nextCursor: null,
+      });
+      expect(inventory.movements.mock.calls).toEqual([
+        [PRODUCT_ID, 2, undefined],
+        [PRODUCT_ID, 2, '9'],
+      ]);
+    });
+
+    it('the default page is 100', async () => {
+      inventory.movements.mockResolvedValue([]);
+      await sut.movements('MUG', {});
+      expect(inventory.movements.mock.calls).toEqual([[PRODUCT_ID, 100, undefined]]);
+    });
+
+    it.each(['', 'abc', '-1', '1.5', '0x10', '1'.repeat(19), ' 9'])(
+      'cursor %j is INVALID_CURSOR and reads nothing',
+      async (cursor) => {
+        expectSameError(
+          await rejectionOf(sut.movements('MUG', { cursor })),
+          new InvalidCursorError(),
+        );
+        expect(inventory.movements).not.toHaveBeenCalled();
+      },
+    );
+
+    it('an unknown SKU is PRODUCT_NOT_FOUND, whatever the cursor', async () => {
+      inventory.findBySku.mockResolvedValue(null);
+      expectSameError(
+        await rejectionOf(sut.movements('NOPE', { cursor: 'abc' })),
+        new ProductNotFoundError('NOPE'),
+      );
+    });
+  });
+});
