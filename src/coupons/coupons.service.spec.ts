@@ -11,6 +11,7 @@ import { StaleFenceError } from '../common/errors/stale-fence';
 import { AppConfig } from '../config/app-config';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { INVARIANTS, StrategyMetrics } from '../metrics/strategy.metrics';
 import {
   CouponsRepository,
   type CouponFacts,
@@ -128,6 +129,12 @@ describe(CouponsService.name, () => {
     coupons = test.mock(CouponsRepository);
     db = test.mock(TransactionRunner);
     fencing = test.mock(FencingMetrics);
+    // A constraint refusal is a backstop firing; the real StrategyMetrics says it counted one.
+    test
+      .mock(StrategyMetrics)
+      .backstop.mockImplementation((_strategy, resource, constraint) =>
+        INVARIANTS[resource].includes(constraint),
+      );
     runWorkInline(db);
     fencing.staleFence.mockImplementation((key) => new StaleFenceError(key));
   }

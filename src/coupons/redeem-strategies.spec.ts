@@ -173,7 +173,7 @@ describe('redeem strategy dispatch', () => {
     harness.repository.lockForRedeem.mockRejectedValueOnce(lockNotAvailable);
     await expect(harness.service.redeem(INPUT)).rejects.toMatchObject({
       code: 'LOCK_TIMEOUT',
-      kind: 'unavailable',
+      status: 503,
     });
     expect(harness.repository.writeDecidedRedemption).not.toHaveBeenCalled();
     expect(await harness.metric('couponlock_row_lock_timeouts_total', { resource: 'coupon' })).toBe(
@@ -209,7 +209,7 @@ describe('redeem strategy dispatch', () => {
     harness.repository.writeDecidedRedemption.mockResolvedValue({ kind: 'conflict' });
     await expect(harness.service.redeem(INPUT)).rejects.toMatchObject({
       code: 'CONTENTION',
-      kind: 'unavailable',
+      status: 503,
     });
     expect(harness.repository.writeDecidedRedemption).toHaveBeenCalledTimes(4);
     expect(

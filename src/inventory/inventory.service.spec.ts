@@ -1,3 +1,4 @@
+import { AppConfig } from '../config/app-config';
 import { currentLock, type LockService } from '@couponlock/lock';
 import {
   expectSameError,
@@ -60,7 +61,10 @@ describe(InventoryService.name, () => {
   let inventory: jest.Mocked<InventoryRepository>;
 
   beforeEach(async () => {
-    test = await newTestService(InventoryService);
+    test = await newTestService(InventoryService, [
+      // The default strategy: decrement under the SKU lock (see the strategy specs for others).
+      { provide: AppConfig, useValue: { get: () => 'locked' } },
+    ]);
     ({ sut, locks } = test);
     inventory = test.mock(InventoryRepository);
     runWorkInline(test.mock(TransactionRunner));
