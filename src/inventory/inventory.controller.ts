@@ -43,7 +43,7 @@ export class InventoryController {
   @ApiOperation({ summary: 'Take stock; never below zero' })
   @ApiOkResponse({ type: StockView })
   @ApiProblems(['PRODUCT_NOT_FOUND', 'INSUFFICIENT_STOCK'], {
-    locks: [[InventoryService, 'decrement']],
+    locks: [[InventoryService, 'decrementLocked']],
   })
   async decrement(@Param() params: SkuParams, @Body() body: DecrementStockDto): Promise<StockView> {
     return StockView.of(await this.inventory.decrement(params.sku, body.quantity, body.reference));
