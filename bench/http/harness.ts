@@ -193,7 +193,9 @@ export class AppInstance {
       );
     } catch (error) {
       await instance.stop();
-      throw new Error(`app did not start (${String(error)}):\n${instance.output}`);
+      throw new Error(`app did not start (${String(error)}):\n${instance.output}`, {
+        cause: error,
+      });
     }
     return instance;
   }

@@ -53,7 +53,7 @@ export class AppProcess {
       );
     } catch (error) {
       await instance.stop();
-      throw new Error(`${String(error)}\n${instance.output}`);
+      throw new Error(`${String(error)}\n${instance.output}`, { cause: error });
     }
     return instance;
   }
