@@ -62,6 +62,18 @@ describe('HTTP basics', () => {
     expect(patch.headers.allow).toBe('GET, HEAD, POST');
   });
 
+  it('answers an empty path segment with 404, never a 405 that allows the method it refuses', async () => {
+    for (const path of ['/v1/coupons/', '/v1/coupons//customers/c-1', '/v1/products/']) {
+      const response = await running.api.get(path);
+      expect({ path, status: response.status, code: response.body.code }).toEqual({
+        path,
+        status: 404,
+        code: 'NOT_FOUND',
+      });
+      expect(response.headers.allow).toBeUndefined();
+    }
+  });
+
   it("answers the router's own errors as problem+json: a bad URL, an over-long parameter", async () => {
     const badUrl = await running.api.get('/v1/coupons/%E0%A4%A');
     expect(badUrl.status).toBe(400);

@@ -49,7 +49,9 @@ function methodNotAllowed(error: unknown, request: FastifyRequest): MappedError 
   const allowed = request.server.hasDecorator('allowedMethods')
     ? request.server.allowedMethods(request.url)
     : [];
-  if (allowed.length === 0) return undefined;
+  // The router refused the URL for another reason than its method (find-my-way, which mirrors
+  // the routes, accepts an empty path parameter; Fastify does not): that is a plain 404.
+  if (allowed.length === 0 || allowed.includes(request.method)) return undefined;
   return {
     problem: problem(
       'METHOD_NOT_ALLOWED',
