@@ -14,6 +14,7 @@ import { AppConfigModule } from '../../../src/config/config.module';
 import { DatabaseModule } from '../../../src/database/database.module';
 import { IdempotencyInterceptor } from '../../../src/idempotency/idempotency.interceptor';
 import { IdempotencyModule } from '../../../src/idempotency/idempotency.module';
+import { MetricsModule } from '../../../src/metrics/metrics.module';
 import { ApiClient } from '../../support/http';
 import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from '../../support/test-env';
 
@@ -122,7 +123,14 @@ class ProbeModule {
   static forRoot() {
     return {
       module: ProbeModule,
-      imports: [AppConfigModule.forRoot(), DatabaseModule, AuthModule, IdempotencyModule],
+      // MetricsModule: the database's ConcurrencyControl counts strategy outcomes (global in the app).
+      imports: [
+        AppConfigModule.forRoot(),
+        MetricsModule,
+        DatabaseModule,
+        AuthModule,
+        IdempotencyModule,
+      ],
       controllers: [ProbeController],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
