@@ -16,6 +16,9 @@ export default tseslint.config(
       '.scratch/**',
       '.demo/**',
       '**/*.config.js',
+      // CommonJS that jest loads as is (shared project list, the duration reporter).
+      'packages/lock/jest.projects.js',
+      'test/support/duration-reporter.js',
       'eslint.config.mjs',
       // The k6 scripts have their own config (plain JavaScript for the k6 runtime).
       'eslint.k6.config.mjs',

@@ -18,7 +18,7 @@ import {
   uid,
   UNKNOWN_UUID,
   UUID,
-} from './support/api-kit';
+} from '../support/api-kit';
 import type { ApiClient } from '../support/http';
 
 /** Checkout holds: reserve, confirm, cancel, expire by the database clock (issue 12). */

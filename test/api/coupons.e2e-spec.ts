@@ -9,7 +9,7 @@ import {
   ISO_INSTANT,
   redeem,
   uid,
-} from './support/api-kit';
+} from '../support/api-kit';
 
 /** Coupon administration, lookup, validation and discount arithmetic (README: API at a glance). */
 describe('coupons API', () => {

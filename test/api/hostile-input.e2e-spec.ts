@@ -8,7 +8,7 @@ import {
   productState,
   redeem,
   uid,
-} from './support/api-kit';
+} from '../support/api-kit';
 
 /** What the hostile requests aim at; created once, and it must never change. */
 interface Target {

@@ -11,7 +11,7 @@ import {
   type ProductBody,
   productState,
   uid,
-} from './support/api-kit';
+} from '../support/api-kit';
 
 /** Products, stock and the inventory ledger (README: API at a glance). */
 describe('products and inventory API', () => {

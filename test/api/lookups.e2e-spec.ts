@@ -17,7 +17,7 @@ import {
   redeem,
   sleep,
   uid,
-} from './support/api-kit';
+} from '../support/api-kit';
 
 interface CustomerUsageBody {
   couponCode: string;

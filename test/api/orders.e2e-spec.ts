@@ -21,7 +21,7 @@ import {
   uid,
   UNKNOWN_UUID,
   UUID,
-} from './support/api-kit';
+} from '../support/api-kit';
 
 /** Orders: all-or-nothing stock and coupon, cancellation (README: API at a glance). */
 describe('orders API', () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { uid } from '../api/support/api-kit';
+import { uid } from '../support/api-kit';
 import type { AppProcess } from '../support/app-process';
 import type { ApiResponse } from '../support/http';
-import { FaultLab } from './support/fault-lab';
+import { FaultLab } from '../support/faults/fault-lab';
 
 type Action = 'kill' | 'fail' | 'drop-connection' | 'lose-answer';
 

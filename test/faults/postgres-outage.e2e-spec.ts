@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { UNKNOWN_UUID, uid } from '../api/support/api-kit';
+import { UNKNOWN_UUID, uid } from '../support/api-kit';
 import type { AppProcess } from '../support/app-process';
 import type { ApiClient, ApiResponse } from '../support/http';
 import { sleep, waitFor } from '../support/ports';
-import { FaultLab } from './support/fault-lab';
+import { FaultLab } from '../support/faults/fault-lab';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
-import { uid } from '../api/support/api-kit';
+import { uid } from '../support/api-kit';
 import type { AppProcess } from '../support/app-process';
 import { ApiClient, type ApiResponse } from '../support/http';
 import { STOREFRONT_KEY } from '../support/test-env';
 import { waitFor } from '../support/ports';
-import { FaultLab } from './support/fault-lab';
-import { contendedAcquires, untilWaiting } from './support/lock-waiters';
+import { FaultLab } from '../support/faults/fault-lab';
+import { contendedAcquires, untilWaiting } from '../support/lock-waiters';
 
 /**
  * Waits of up to 30 s: an answer well inside that can only come from the outage, not from a

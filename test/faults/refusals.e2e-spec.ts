@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uid } from '../api/support/api-kit';
+import { uid } from '../support/api-kit';
 import type { AppProcess } from '../support/app-process';
 import type { ApiResponse } from '../support/http';
 import { sleep } from '../support/ports';
-import { FaultLab } from './support/fault-lab';
+import { FaultLab } from '../support/faults/fault-lab';
 
 /**
  * A preload for an app process whose clock runs `skewMs` ahead of the machine's (and so of

@@ -1,8 +1,8 @@
-import { uid } from '../api/support/api-kit';
+import { uid } from '../support/api-kit';
 import type { ApiResponse } from '../support/http';
 import { waitFor } from '../support/ports';
-import { FaultLab } from './support/fault-lab';
-import { contendedAcquires, untilWaiting } from './support/lock-waiters';
+import { FaultLab } from '../support/faults/fault-lab';
+import { contendedAcquires, untilWaiting } from '../support/lock-waiters';
 
 /**
  * Fault 3 of the issue: SIGTERM while 50 redeems of a coupon wait for its lock, behind a holder

@@ -9,7 +9,7 @@ import { LockLostError, LockService, type Lock } from '@couponlock/lock';
 import { AppConfig } from '../../src/config/app-config';
 import { startApp, type RunningApp } from '../support/app';
 import { TEST_REDIS_URL } from '../support/test-env';
-import { sleep } from '../support/ports';
+import { waitFor } from '../support/ports';
 
 /**
  * The scenario fencing tokens exist for: holder A takes the lock, stalls (a GC pause, a slow
@@ -40,6 +40,9 @@ describe('a holder whose lease expired cannot commit', () => {
     await running?.close();
   });
 
+  /** The Redis key behind a lock key (the lock package's naming, under the app's prefix). */
+  const redisLockKey = (key: string): string => `${keyPrefix}lock:{${key}}`;
+
   const uid = (prefix: string): string =>
     `${prefix}${randomUUID().replaceAll('-', '').slice(0, 12)}`.toUpperCase();
 
@@ -48,7 +51,11 @@ describe('a holder whose lease expired cannot commit', () => {
     const lock = await locks.acquire(key, { ttlMs: 200, renew: false });
     await new Promise<void>((resolve) => lock.signal.addEventListener('abort', () => resolve()));
     expect(lock.signal.reason).toBeInstanceOf(LockLostError);
-    await sleep(50); // past the Redis expiry too, not only our conservative local deadline
+    // Past the Redis expiry too, not only our conservative local deadline.
+    await waitFor(
+      'the lease to expire in Redis',
+      async () => (await redis.exists(redisLockKey(key))) === 0,
+    );
     return lock;
   }
 
@@ -97,12 +104,18 @@ describe('a holder whose lease expired cannot commit', () => {
       maxRedemptions: 10,
     });
     const coupons = running.app.get(CouponsService);
-    // A's whole operation runs inside its lock, as @Locked would run it.
+    // A's whole operation runs inside its lock, as @Locked would run it. It pauses (a GC pause,
+    // a slow network) until its lease is lost and B has committed: conditions, not sleeps.
+    let lostByA!: () => void;
+    const aLostItsLease = new Promise<void>((resolve) => (lostByA = resolve));
+    let resumeA!: () => void;
+    const bHasCommitted = new Promise<void>((resolve) => (resumeA = resolve));
     const operationA = locks.withLock(
       couponLockKey(code),
       { ttlMs: 200, renew: false },
-      async () => {
-        await sleep(400); // the pause
+      async (lock) => {
+        lock.signal.addEventListener('abort', () => lostByA());
+        await bHasCommitted; // the pause
         return coupons.redeem({
           code,
           customerId: 'customer-a',
@@ -115,13 +128,18 @@ describe('a holder whose lease expired cannot commit', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    await sleep(250);
+    await aLostItsLease;
+    await waitFor(
+      'the lease to expire in Redis',
+      async () => (await redis.exists(redisLockKey(couponLockKey(code)))) === 0,
+    );
     const byB = await running.api.post(`/v1/coupons/${code}/redeem`, {
       customerId: 'customer-b',
       orderId: 'order-b',
       orderAmount: 500,
     });
     expect(byB.status).toBe(201);
+    resumeA();
 
     const errorA = await settledA;
     expect(errorA).toBeInstanceOf(Error);

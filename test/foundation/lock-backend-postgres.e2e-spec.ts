@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createCoupon, redeem } from '../api/support/api-kit';
+import { createCoupon, redeem } from '../support/api-kit';
 import { startApp, type RunningApp } from '../support/app';
 import { TEST_DATABASE_URL } from '../support/test-env';
 

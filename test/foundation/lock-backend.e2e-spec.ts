@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCoupon, redeem } from '../api/support/api-kit';
+import { createCoupon, redeem } from '../support/api-kit';
 import { startApp, type RunningApp } from '../support/app';
 
 /** LOCK_BACKEND selects where locks live; /health and /metrics follow the choice. */

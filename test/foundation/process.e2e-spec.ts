@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { AppProcess } from '../support/app-process';
-import { sleep, waitFor } from '../support/ports';
+import { contendedAcquires, untilWaiting } from '../support/lock-waiters';
+import { waitFor } from '../support/ports';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, testEnvironment } from '../support/test-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -50,12 +51,13 @@ describe('the compiled service (dist/main.js)', () => {
       // Hold the coupon's lock from outside, so the redeem below is in flight when SIGTERM lands.
       const lockKey = `${prefix}lock:{coupon:${code}}`;
       expect(await redis.set(lockKey, 'test-holder', 'PX', 5000)).toBe('OK');
+      const before = await contendedAcquires(app, 'coupon');
       const inFlight = app.api.post(`/v1/coupons/${code}/redeem`, {
         customerId: 'drain-customer',
         orderId: 'drain-order',
         orderAmount: 100,
       });
-      await sleep(300);
+      await untilWaiting([app], 'coupon', before, 1);
       app.signal('SIGTERM');
       // The lock is still held from outside: only shutdown can end the wait.
       const answer = await inFlight;

@@ -5,7 +5,7 @@ import { requestFingerprint } from '../../src/idempotency/fingerprint';
 import { IdempotencyService } from '../../src/idempotency/idempotency.service';
 import type { ApiResponse } from '../support/http';
 import { STOREFRONT_KEY } from '../support/test-env';
-import { probeState, startProbeApp, type ProbeApp } from './support/probe-app';
+import { probeState, startProbeApp, type ProbeApp } from '../support/probe-app';
 
 const SECOND_STOREFRONT_KEY = 'test-storefront-key-0002';
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';

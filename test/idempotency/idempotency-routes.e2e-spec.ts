@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { createCoupon, createProduct, redeem, uid } from '../api/support/api-kit';
+import { createCoupon, createProduct, redeem, uid } from '../support/api-kit';
 import { startApp, type RunningApp } from '../support/app';
 import type { ApiClient, ApiResponse } from '../support/http';
 

@@ -4,7 +4,7 @@ import {
   failedChecks,
   type LoadCluster,
   startLoadCluster,
-} from './support/load-cluster';
+} from '../support/load/load-cluster';
 
 /**
  * The lock-free baseline (COUPON_REDEEM_STRATEGY=atomic: one conditional statement, no Redis

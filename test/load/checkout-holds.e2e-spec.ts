@@ -6,7 +6,7 @@ import {
   failedChecks,
   type LoadCluster,
   startLoadCluster,
-} from './support/load-cluster';
+} from '../support/load/load-cluster';
 
 /**
  * Checkout holds under storms across two app processes that share PostgreSQL and one lock key

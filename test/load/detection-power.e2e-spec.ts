@@ -4,7 +4,7 @@ import {
   failedChecks,
   type LoadCluster,
   startLoadCluster,
-} from './support/load-cluster';
+} from '../support/load/load-cluster';
 
 /**
  * Detection power: a proof that cannot fail proves nothing. The same hot-coupon storm and the

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeStorms } from './support/storm-suite';
+import { describeStorms } from '../support/load/storm-suite';
 
 // LOCK_BACKEND=file: two instances on this host share one real lock directory.
 const lockDir = mkdtempSync(join(tmpdir(), 'couponlock-storms-file-'));

@@ -1,4 +1,4 @@
-import { describeStorms } from './support/storm-suite';
+import { describeStorms } from '../support/load/storm-suite';
 
 // LOCK_BACKEND=memory locks within one process only, so its proof runs on one instance.
 describeStorms('storms-memory', { LOCK_BACKEND: 'memory' }, 1);

@@ -1,4 +1,4 @@
-import { describeStorms } from './support/storm-suite';
+import { describeStorms } from '../support/load/storm-suite';
 
 // LOCK_BACKEND=zookeeper on the shared ZooKeeper (scripts/services.sh), two instances. A request
 // crosses five server threads in ZooKeeper (a JVM) against one in Redis: on a machine loaded far

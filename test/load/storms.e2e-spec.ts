@@ -1,4 +1,4 @@
-import { describeStorms } from './support/storm-suite';
+import { describeStorms } from '../support/load/storm-suite';
 
 // The default deployment: LOCK_BACKEND=redis, two instances.
 describeStorms('storms', {}, 2);

@@ -5,8 +5,8 @@ import {
   failedChecks,
   type LoadCluster,
   startLoadCluster,
-} from './support/load-cluster';
-import { metricSum } from './support/strategy-metrics';
+} from '../support/load/load-cluster';
+import { metricSum } from '../support/load/strategy-metrics';
 
 const BACKSTOP = 'couponlock_invariant_backstop_total';
 

@@ -3,8 +3,8 @@ import { Client } from 'pg';
 import { hotCoupon } from '../../load/scenarios';
 import { AppProcess } from '../support/app-process';
 import { TEST_DATABASE_URL } from '../support/test-env';
-import { CONCURRENCY, type LoadCluster, startLoadCluster } from './support/load-cluster';
-import { metricSum } from './support/strategy-metrics';
+import { CONCURRENCY, type LoadCluster, startLoadCluster } from '../support/load/load-cluster';
+import { metricSum } from '../support/load/strategy-metrics';
 
 const LOCK_TIMEOUT_MS = 500;
 /** Generous for a noisy, shared machine: the point is "bounded", not "fast". */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppProcess } from '../support/app-process';
 import type { ApiResponse } from '../support/http';
 import { freePort } from '../support/ports';
-import { createCoupon, expectProblem, uid } from '../api/support/api-kit';
+import { createCoupon, expectProblem, uid } from '../support/api-kit';
 
 /**
  * Rate limits across two real instances sharing one Redis: a budget holds in total, not per

@@ -1,7 +1,7 @@
 import { Cluster } from '../../../load/http';
 import { formatVerdictTable, type Verdict } from '../../../load/verdict';
-import { AppProcess } from '../../support/app-process';
-import { ADMIN_KEY, STOREFRONT_KEY } from '../../support/test-env';
+import { AppProcess } from '../app-process';
+import { ADMIN_KEY, STOREFRONT_KEY } from '../test-env';
 
 /** Requests in flight over all instances: enough to contend hard, small enough for 2 cores. */
 export const CONCURRENCY = 64;

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../../src/database/data-source-options';
 import { runMigrationsExclusively } from '../../../src/database/run-migrations';
-import { freePort } from '../../support/ports';
+import { freePort } from '../ports';
 
 /** The newest PostgreSQL server installed the Debian way (/usr/lib/postgresql/<major>/bin). */
 function serverBinaries(): string {

@@ -2,21 +2,21 @@ import { Body, Controller, Get, HttpCode, Module, Param, Patch, Post, Query } fr
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
-import { ApiKeyGuard } from '../../../src/auth/api-key.guard';
-import { AdminOnly, CurrentPrincipal } from '../../../src/auth/auth.decorators';
-import { AuthModule } from '../../../src/auth/auth.module';
-import type { Principal } from '../../../src/auth/principal';
-import { DomainError } from '../../../src/common/errors/domain-error';
-import { useStrictJsonBodyParser } from '../../../src/common/http/json-body-parser';
-import { ProblemDetailsFilter } from '../../../src/common/http/problem-details.filter';
-import { createValidationPipe } from '../../../src/common/http/validation.pipe';
-import { AppConfigModule } from '../../../src/config/config.module';
-import { DatabaseModule } from '../../../src/database/database.module';
-import { IdempotencyInterceptor } from '../../../src/idempotency/idempotency.interceptor';
-import { IdempotencyModule } from '../../../src/idempotency/idempotency.module';
-import { MetricsModule } from '../../../src/metrics/metrics.module';
-import { ApiClient } from '../../support/http';
-import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from '../../support/test-env';
+import { ApiKeyGuard } from '../../src/auth/api-key.guard';
+import { AdminOnly, CurrentPrincipal } from '../../src/auth/auth.decorators';
+import { AuthModule } from '../../src/auth/auth.module';
+import type { Principal } from '../../src/auth/principal';
+import { DomainError } from '../../src/common/errors/domain-error';
+import { useStrictJsonBodyParser } from '../../src/common/http/json-body-parser';
+import { ProblemDetailsFilter } from '../../src/common/http/problem-details.filter';
+import { createValidationPipe } from '../../src/common/http/validation.pipe';
+import { AppConfigModule } from '../../src/config/config.module';
+import { DatabaseModule } from '../../src/database/database.module';
+import { IdempotencyInterceptor } from '../../src/idempotency/idempotency.interceptor';
+import { IdempotencyModule } from '../../src/idempotency/idempotency.module';
+import { MetricsModule } from '../../src/metrics/metrics.module';
+import { ApiClient } from './http';
+import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from './test-env';
 
 /**
  * What the probe routes did, so tests can tell "ran once and replayed" from "ran twice".
@@ -36,7 +36,7 @@ export const probeState = {
   },
 };
 
-import { sleep } from '../../support/ports';
+import { sleep } from './ports';
 
 class IncrementDto {
   @IsInt()

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import type { ApiClient, ApiResponse } from '../../support/http';
+import type { ApiClient, ApiResponse } from './http';
 
 /** Response shapes of the API (README: API at a glance), as the service sends them. */
 export interface CouponBody {
@@ -114,7 +114,7 @@ export function uid(prefix = 'T'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase();
 }
 
-export { sleep } from '../../support/ports';
+export { sleep } from './ports';
 
 /**
  * Asserts an RFC 9457 answer exactly: the HTTP status and `code`, the problem+json content type,

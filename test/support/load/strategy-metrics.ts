@@ -1,4 +1,4 @@
-import type { AppProcess } from '../../support/app-process';
+import type { AppProcess } from '../app-process';
 
 /**
  * The sum of a metric's samples whose labels include `labels`, over every process's /metrics

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { waitFor } from '../../support/ports';
+import { waitFor } from '../ports';
 
 /**
  * The promises every fault case must leave intact, read straight from PostgreSQL and Redis:

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
-import { freePorts, RedisServerProcess } from '../../support/redis-server';
-import { AppProcess } from '../../support/app-process';
+import { freePorts, RedisServerProcess } from '../redis-server';
+import { AppProcess } from '../app-process';
 import { expectInvariants } from './invariants';
 import { PrivatePostgres } from './private-postgres';
 

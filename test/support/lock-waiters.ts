@@ -1,5 +1,5 @@
-import type { AppProcess } from '../../support/app-process';
-import { waitFor } from '../../support/ports';
+import type { AppProcess } from './app-process';
+import { waitFor } from './ports';
 
 /** How many acquires of a key family found the lock taken and waited, per the app's metrics. */
 export async function contendedAcquires(app: AppProcess, family: string): Promise<number> {
