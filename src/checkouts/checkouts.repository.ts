@@ -195,13 +195,13 @@ export class CheckoutsRepository {
     };
   }
 
-  /** held -> confirmed, only while not expired; true when this call made the change. */
-  async markConfirmed(id: string, orderId: string): Promise<boolean> {
+  /** held -> confirmed, only while not expired: when, or null when this call made no change. */
+  async markConfirmed(id: string, orderId: string): Promise<Date | null> {
     return this.transition(id, 'confirmed', '$2::uuid', [orderId]);
   }
 
-  /** held -> cancelled, only while not expired; true when this call made the change. */
-  async markCancelled(id: string): Promise<boolean> {
+  /** held -> cancelled, only while not expired: when, or null when this call made no change. */
+  async markCancelled(id: string): Promise<Date | null> {
     return this.transition(id, 'cancelled', 'NULL::uuid', []);
   }
 
@@ -210,17 +210,17 @@ export class CheckoutsRepository {
     status: 'confirmed' | 'cancelled',
     orderId: string,
     extra: unknown[],
-  ): Promise<boolean> {
-    const rows = await this.db.query<{ id: string }>(
+  ): Promise<Date | null> {
+    const rows = await this.db.query<{ ended_at: Date }>(
       `WITH clock AS (SELECT clock_timestamp() AS at)
        UPDATE checkout_holds h
           SET status = '${status}', order_id = ${orderId}, ended_at = clock.at
          FROM clock
         WHERE h.id = $1 AND h.status = 'held' AND h.expires_at > clock.at
-       RETURNING h.id`,
+       RETURNING h.ended_at`,
       [id, ...extra],
     );
-    return rows.length === 1;
+    return rows[0]?.ended_at ?? null;
   }
 
   /** Expired holds not yet released, oldest expiry first, with the keys their release locks. */

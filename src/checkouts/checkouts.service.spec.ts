@@ -226,7 +226,7 @@ describe(CheckoutsService.name, () => {
         ),
       );
       orders.recordFromHold.mockImplementation(observed('order', () => Promise.resolve(order)));
-      holds.markConfirmed.mockImplementation(observed('mark', () => Promise.resolve(true)));
+      holds.markConfirmed.mockImplementation(observed('mark', () => Promise.resolve(CREATED_AT)));
       await expect(sut.confirm(HOLD_ID)).resolves.toBe(order);
       expect(seen.map(({ call }) => call)).toEqual(['decide', 'lines', 'use', 'order', 'mark']);
       expect(seen.map(({ keys, inTransaction }) => ({ keys, inTransaction }))).toEqual(
@@ -282,7 +282,7 @@ describe(CheckoutsService.name, () => {
 
       coupons.confirmHeldUse.mockResolvedValue(redemption('o'));
       orders.recordFromHold.mockResolvedValue(order);
-      holds.markConfirmed.mockResolvedValue(false);
+      holds.markConfirmed.mockResolvedValue(null);
       expectSameError(await rejectionOf(sut.confirm(HOLD_ID)), expired);
       expect(tx.transactions).toBe(3);
     });
@@ -320,13 +320,14 @@ describe(CheckoutsService.name, () => {
   });
 
   describe('cancel', () => {
-    it('the cancellation that flips the hold gives its stock and coupon use back', async () => {
-      const cancelled = hold({ status: 'cancelled', endedAt: CREATED_AT });
-      holds.find.mockResolvedValueOnce(hold()).mockResolvedValueOnce(cancelled);
-      holds.markCancelled.mockImplementation(observed('mark', () => Promise.resolve(true)));
+    it('the cancellation that flips the hold gives its stock and coupon use back, and answers without a re-read', async () => {
+      const endedAt = new Date('2026-01-02T03:04:05.678Z');
+      holds.find.mockResolvedValueOnce(hold());
+      holds.markCancelled.mockImplementation(observed('mark', () => Promise.resolve(endedAt)));
       inventory.releaseHoldLines.mockImplementation(observed('lines', () => Promise.resolve(2)));
       coupons.releaseHeldUses.mockImplementation(observed('use', () => Promise.resolve(1)));
-      await expect(sut.cancel(HOLD_ID)).resolves.toBe(cancelled);
+      await expect(sut.cancel(HOLD_ID)).resolves.toEqual(hold({ status: 'cancelled', endedAt }));
+      expect(holds.find).toHaveBeenCalledTimes(1);
       expect(seen).toEqual([
         { call: 'mark', keys: KEYS, inTransaction: true },
         { call: 'lines', keys: KEYS, inTransaction: true },
@@ -345,7 +346,7 @@ describe(CheckoutsService.name, () => {
       ['expired', hold({ status: 'expired' }), new HoldExpiredError(HOLD_ID, EXPIRES_AT)],
     ])('a cancellation that lost the race to %s gives nothing back', async (_, now, expected) => {
       holds.find.mockResolvedValueOnce(hold()).mockResolvedValueOnce(now);
-      holds.markCancelled.mockResolvedValue(false);
+      holds.markCancelled.mockResolvedValue(null);
       expectSameError(await rejectionOf(sut.cancel(HOLD_ID)), expected);
       expect(inventory.releaseHoldLines).not.toHaveBeenCalled();
       expect(coupons.releaseHeldUses).not.toHaveBeenCalled();

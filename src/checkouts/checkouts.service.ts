@@ -217,13 +217,17 @@ export class CheckoutsService {
   @Locked((hold: HoldRecord) => holdLockKeys(hold))
   private cancelLocked(hold: HoldRecord): Promise<HoldRecord> {
     return this.db.run(async () => {
-      if (await this.holds.markCancelled(hold.id)) {
+      const endedAt = await this.holds.markCancelled(hold.id);
+      if (endedAt) {
         await this.release(
           [hold.id],
           hold.items.map((line) => line.sku),
           hold.couponCode,
         );
+        // The answer is built from what this transaction holds: no read after the write.
+        return { ...hold, status: 'cancelled' as const, endedAt };
       }
+      // It ended between our read and our lock (confirmed, cancelled, or lapsed): say how.
       const now = await this.get(hold.id);
       return now.status === 'cancelled' ? now : this.cancelSettled(now);
     });

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
+import { DataSource, type EntityManager, type QueryResult, type QueryRunner } from 'typeorm';
 import { FaultPoints } from '../fault-injection/fault-points';
 import { CommitOutcomeUnknownError, databaseFaultOf, isDefiniteRollback } from './database-faults';
 
@@ -70,13 +70,20 @@ export class TransactionRunner {
   }
 
   /**
-   * Runs raw SQL in the current transaction (or on the pool) and returns its rows. TypeORM
-   * returns `[rows, rowCount]` for statements whose top level is UPDATE or DELETE and plain
-   * rows otherwise; this evens that out so repositories need not care.
+   * Runs raw SQL in the current transaction (or on a pooled connection of its own) and returns
+   * its rows: the `RETURNING` rows of an INSERT, UPDATE or DELETE, the rows of a SELECT.
+   * TypeORM's plain `query` returns `[rows, rowCount]` for a top-level UPDATE or DELETE and the
+   * rows otherwise, so this asks for its structured result, whose `records` are always the rows.
    */
   async query<Row>(sql: string, parameters: readonly unknown[]): Promise<Row[]> {
-    const result: unknown[] = await this.manager.query(sql, [...parameters]);
-    return (Array.isArray(result[0]) ? result[0] : result) as Row[];
+    const transaction = activeTransaction.getStore()?.queryRunner;
+    const runner = transaction ?? this.dataSource.createQueryRunner();
+    try {
+      const result = (await runner.query(sql, [...parameters], true)) as QueryResult<Row>;
+      return result.records;
+    } finally {
+      if (!transaction) await runner.release();
+    }
   }
 
   /** True inside `run` (or a `change` that needed a transaction). */

@@ -167,13 +167,13 @@ export class OrdersRepository {
    * The placed -> cancelled transition, exactly once: the conditional update locks the row,
    * so of two concurrent cancellations only one sees 'placed'.
    */
-  async markCancelled(id: string): Promise<boolean> {
-    const rows = await this.db.query<{ id: string }>(
+  async markCancelled(id: string): Promise<Date | null> {
+    const rows = await this.db.query<{ cancelled_at: Date }>(
       `UPDATE orders SET status = 'cancelled', cancelled_at = now()
         WHERE id = $1 AND status = 'placed'
-       RETURNING id`,
+       RETURNING cancelled_at`,
       [id],
     );
-    return rows.length === 1;
+    return rows[0]?.cancelled_at ?? null;
   }
 }

@@ -247,12 +247,12 @@ describe(OrdersService.name, () => {
       expect(orders.markCancelled).not.toHaveBeenCalled();
     });
 
-    it('the cancellation that flips the order restocks and releases, in its transaction, under all locks', async () => {
-      const cancelled = placedOrder({ status: 'cancelled', cancelledAt: CREATED_AT });
-      orders.find.mockResolvedValueOnce(placedOrder()).mockResolvedValueOnce(cancelled);
+    it('the cancellation that flips the order restocks and releases, in its transaction, under all locks, and answers without a re-read', async () => {
+      const cancelledAt = new Date('2026-01-02T03:04:05.678Z');
+      orders.find.mockResolvedValueOnce(placedOrder());
       orders.markCancelled.mockImplementation(() => {
         observe('markCancelled');
-        return Promise.resolve(true);
+        return Promise.resolve(cancelledAt);
       });
       inventory.returnForOrder.mockImplementation(() => {
         observe('returnForOrder');
@@ -262,7 +262,10 @@ describe(OrdersService.name, () => {
         observe('release');
         return Promise.resolve(redemption('order-1'));
       });
-      await expect(sut.cancel('order-1')).resolves.toBe(cancelled);
+      await expect(sut.cancel('order-1')).resolves.toEqual(
+        placedOrder({ status: 'cancelled', cancelledAt }),
+      );
+      expect(orders.find.mock.calls).toEqual([['order-1']]);
       const keys = ['coupon:SPRING', 'sku:A', 'sku:B'];
       expect(seen).toEqual([
         { call: 'markCancelled', keys, inTransaction: true },
@@ -278,7 +281,7 @@ describe(OrdersService.name, () => {
     it('a cancellation that lost the race changes nothing and answers the order as it is now', async () => {
       const cancelled = placedOrder({ status: 'cancelled', cancelledAt: CREATED_AT });
       orders.find.mockResolvedValueOnce(placedOrder()).mockResolvedValueOnce(cancelled);
-      orders.markCancelled.mockResolvedValue(false);
+      orders.markCancelled.mockResolvedValue(null);
       await expect(sut.cancel('order-1')).resolves.toBe(cancelled);
       expect(inventory.returnForOrder).not.toHaveBeenCalled();
       expect(coupons.release).not.toHaveBeenCalled();
@@ -287,7 +290,7 @@ describe(OrdersService.name, () => {
     it('an order without a coupon releases nothing', async () => {
       const plain = placedOrder({ couponCode: null, redemptionId: null, discountAmount: 0 });
       orders.find.mockResolvedValue(plain);
-      orders.markCancelled.mockResolvedValue(true);
+      orders.markCancelled.mockResolvedValue(CREATED_AT);
       inventory.returnForOrder.mockResolvedValue();
       await sut.cancel('order-1');
       expect(inventory.returnForOrder.mock.calls).toEqual([['order-1', plain.items]]);
@@ -297,7 +300,7 @@ describe(OrdersService.name, () => {
     it('a failed restock fails the cancellation in the same transaction: nothing is released', async () => {
       const refusal = new InsufficientStockError('A', 0, 2);
       orders.find.mockResolvedValue(placedOrder());
-      orders.markCancelled.mockResolvedValue(true);
+      orders.markCancelled.mockResolvedValue(CREATED_AT);
       inventory.returnForOrder.mockRejectedValue(refusal);
       expect(await rejectionOf(sut.cancel('order-1'))).toBe(refusal);
       expect(tx.transactions).toBe(1);

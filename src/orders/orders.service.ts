@@ -206,16 +206,20 @@ export class OrdersService {
 
   /**
    * Exactly once, even when cancellations race: only the one that flips placed -> cancelled
-   * restocks the lines and releases the redemption, in the same transaction, which also reads
-   * back the order as the answer (so an Idempotency-Key stores exactly that answer with it).
+   * restocks the lines and releases the redemption, in the same transaction. Its answer is the
+   * order it read plus the cancellation time the flip returned, built in that transaction (so
+   * an Idempotency-Key stores exactly that answer with it); only a lost race reads it again.
    */
   @Locked((order: OrderRecord) => orderLockKeys(order.couponCode, order.items))
   private cancelLocked(order: OrderRecord): Promise<OrderRecord> {
     return this.db.run(async () => {
-      if (await this.orders.markCancelled(order.id)) {
+      const cancelledAt = await this.orders.markCancelled(order.id);
+      if (cancelledAt) {
         await this.inventory.returnForOrder(order.id, order.items);
         if (order.redemptionId) await this.coupons.release(order.redemptionId);
+        return { ...order, status: 'cancelled' as const, cancelledAt };
       }
+      // Another cancellation flipped it between our read and our lock: answer with its result.
       const cancelled = await this.orders.find(order.id);
       if (!cancelled) throw new OrderNotFoundError(order.id);
       return cancelled;
