@@ -1,3 +1,4 @@
+import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { violatedConstraint } from '../database/postgres-errors';
 import { TransactionRunner } from '../database/transaction-runner';
@@ -805,10 +806,10 @@ export class CouponsRepository {
       query.active ?? null,
       query.expired ?? null,
       query.afterCode ?? null,
-      query.limit,
+      query.limit + 1,
     ]);
-    const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
-    return { coupons: rows.map(toCoupon), next: last?.code };
+    const { rows: page, last } = pageOf(rows, query.limit);
+    return { coupons: page.map(toCoupon), next: last?.code };
   }
 
   /** See CUSTOMER_USAGE_SQL; undefined when the coupon does not exist. */
@@ -1099,12 +1100,12 @@ export class CouponsRepository {
         query.status ?? null,
         query.after?.createdUs ?? null,
         query.after?.id ?? null,
-        query.limit,
+        query.limit + 1,
       ],
     );
-    const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
+    const { rows: page, last } = pageOf(rows, query.limit);
     return {
-      records: rows.map(toRedemption),
+      records: page.map(toRedemption),
       next: last ? { createdUs: last.created_us, id: last.id } : undefined,
     };
   }

@@ -321,28 +321,29 @@ describe(InventoryService.name, () => {
       inventory.findBySku.mockResolvedValue(product());
     });
 
-    it('a full page points at its last id; a short page ends the ledger', async () => {
+    it('reads one row more than the page: the extra row means another page follows', async () => {
       inventory.movements
-        .mockResolvedValueOnce([movement('7'), movement('9')])
-        .mockResolvedValueOnce([movement('12')]);
+        .mockResolvedValueOnce([movement('7'), movement('9'), movement('12')])
+        .mockResolvedValueOnce([movement('12'), movement('15')]);
       await expect(sut.movements('MUG', { limit: 2 })).resolves.toEqual({
         records: [movement('7'), movement('9')],
         nextCursor: '9',
       });
+      // An exactly full last page ends the ledger too.
       await expect(sut.movements('MUG', { limit: 2, cursor: '9' })).resolves.toEqual({
-        records: [movement('12')],
+        records: [movement('12'), movement('15')],
         nextCursor: null,
       });
       expect(inventory.movements.mock.calls).toEqual([
-        [PRODUCT_ID, 2, undefined],
-        [PRODUCT_ID, 2, '9'],
+        [PRODUCT_ID, 3, undefined],
+        [PRODUCT_ID, 3, '9'],
       ]);
     });
 
-    it('the default page is 100', async () => {
+    it('the default page is 100 (101 rows read)', async () => {
       inventory.movements.mockResolvedValue([]);
       await sut.movements('MUG', {});
-      expect(inventory.movements.mock.calls).toEqual([[PRODUCT_ID, 100, undefined]]);
+      expect(inventory.movements.mock.calls).toEqual([[PRODUCT_ID, 101, undefined]]);
     });
 
     it.each(['', 'abc', '-1', '1.5', '0x10', '1'.repeat(19), ' 9'])(

@@ -1,3 +1,4 @@
+import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
@@ -370,8 +371,8 @@ export class InventoryService {
     const limit = query.limit ?? 100;
     if (query.cursor !== undefined && !/^\d{1,18}$/.test(query.cursor))
       throw new InvalidCursorError();
-    const records = await this.inventory.movements(product.id, limit, query.cursor);
-    const last = records.length === limit ? records[records.length - 1] : undefined;
+    const rows = await this.inventory.movements(product.id, limit + 1, query.cursor);
+    const { rows: records, last } = pageOf(rows, limit);
     return { records, nextCursor: last ? last.id : null };
   }
 

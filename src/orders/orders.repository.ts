@@ -1,3 +1,4 @@
+import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { OrderStatus } from './entities/order.entity';
@@ -123,11 +124,11 @@ export class OrdersRepository {
                OR (o.created_at, o.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid))
         ORDER BY o.created_at DESC, o.id DESC
         LIMIT $4`,
-      [customerId, before?.createdUs ?? null, before?.id ?? null, limit],
+      [customerId, before?.createdUs ?? null, before?.id ?? null, limit + 1],
     );
-    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    const { rows: page, last } = pageOf(rows, limit);
     return {
-      orders: rows.map(toOrder),
+      orders: page.map(toOrder),
       next: last ? { createdUs: last.created_us, id: last.id } : undefined,
     };
   }

@@ -179,6 +179,17 @@ describe('lookups API', () => {
       expect(pages.flatMap((page) => page.items.map((c) => c.code))).toEqual(byteOrder(codes));
     });
 
+    it('ends on a full last page: no nextCursor that would lead to an empty page', async () => {
+      const pagePrefix = uid('PGF');
+      for (let i = 0; i < 4; i += 1)
+        await createCoupon(running.admin, { code: `${pagePrefix}${i}` });
+      const pages = await allCouponPages(running.admin, { code: pagePrefix, limit: '2' });
+      expect(pages.map((page) => page.items.length)).toEqual([2, 2]);
+      expect(pages.map((page) => page.nextCursor === null)).toEqual([false, true]);
+      const exact = await allCouponPages(running.admin, { code: pagePrefix, limit: '4' });
+      expect(exact.map((page) => [page.items.length, page.nextCursor])).toEqual([[4, null]]);
+    });
+
     it('keeps its place when a coupon is created before the cursor between two pages', async () => {
       const pagePrefix = uid('PGI');
       for (const suffix of ['B', 'D', 'F'])
@@ -215,6 +226,7 @@ describe('lookups API', () => {
         ledger.nextCursor,
         'Z2FyYmFnZQ',
         Buffer.from('lower').toString('base64url'),
+        '%21%21',
       ]) {
         const response = await running.admin.get(`/v1/coupons?cursor=${cursor}`);
         expectProblem(response, 400, 'INVALID_CURSOR', '/v1/coupons');
@@ -228,8 +240,9 @@ describe('lookups API', () => {
         'code=a%25b',
         'limit=0',
         'limit=501',
-        'cursor=%21%21',
+        'limit=1e1',
         'colour=red',
+        'constructor=1',
       ]) {
         const response = await running.admin.get(`/v1/coupons?${query}`);
         expectProblem(response, 400, 'VALIDATION_FAILED', '/v1/coupons');

@@ -460,11 +460,10 @@ describe('redemptions API', () => {
       });
     });
 
-    it('ends with an empty page when the last page was exactly full', async () => {
+    it('ends on an exactly full last page: its nextCursor is null', async () => {
       const first = await page('status=released&limit=2');
       expect(first.body.items).toHaveLength(2);
-      const second = await page(`status=released&limit=2&cursor=${first.body.nextCursor}`);
-      expect(second.body).toEqual({ items: [], nextCursor: null });
+      expect(first.body.nextCursor).toBeNull();
     });
 
     it('is 404 COUPON_NOT_FOUND for an unknown coupon', async () => {
@@ -480,7 +479,7 @@ describe('redemptions API', () => {
     const cursorOf = (text: string) => Buffer.from(text).toString('base64url');
     it.each([
       ['a cursor that decodes to nothing sensible', 'abc', 'INVALID_CURSOR'],
-      ['a cursor with characters outside base64url', 'a.b', 'VALIDATION_FAILED'],
+      ['a cursor with characters outside base64url', 'a.b', 'INVALID_CURSOR'],
       ['a cursor with a bogus id', cursorOf(`1.${'-'.repeat(36)}`), 'INVALID_CURSOR'],
       [
         'a cursor whose time overflows bigint',

@@ -14,6 +14,8 @@ export function encodeCursor(parts: readonly string[]): string {
  * a value that would fail in SQL. Throws InvalidCursorError.
  */
 export function decodeCursor(cursor: string, patterns: readonly RegExp[]): string[] {
+  // Buffer.from skips characters outside base64url, so "AB!C" would decode like "ABC".
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw new InvalidCursorError();
   const parts = Buffer.from(cursor, 'base64url').toString().split('.');
   if (
     parts.length !== patterns.length ||
@@ -27,3 +29,13 @@ export function decodeCursor(cursor: string, patterns: readonly RegExp[]): strin
 /** created_at in microseconds since the epoch, up to 16 digits (year 2286). */
 export const MICROSECONDS_PATTERN = /^\d{1,16}$/;
 export const UUID_PATTERN = /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/;
+
+/**
+ * A page from rows read with `LIMIT limit + 1` (the one idiom of every listing): the first
+ * `limit` rows, and the last of them when the extra row proves another page follows. A full
+ * last page therefore has no next cursor, instead of one that leads to an empty page.
+ */
+export function pageOf<Row>(rows: readonly Row[], limit: number): { rows: Row[]; last?: Row } {
+  const page = rows.slice(0, limit);
+  return rows.length > limit ? { rows: page, last: page[page.length - 1] } : { rows: page };
+}
