@@ -1,7 +1,7 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { CouponEntity } from '../../coupons/entities/coupon.entity';
-import { bigintAsNumber } from '../../database/column-transformers';
 import { OrderEntity } from '../../orders/entities/order.entity';
+import { PricedBasketColumns } from '../../orders/entities/priced-basket.columns';
 
 /**
  * `held` until exactly one of: confirmed (into order_id), cancelled, or expired (released by
@@ -24,40 +24,22 @@ export type HoldStatus = 'held' | 'confirmed' | 'cancelled' | 'expired';
   `discount_amount >= 0 AND discount_amount <= subtotal AND total = subtotal - discount_amount`,
 )
 @Check('checkout_holds_expiry_after_creation', `expires_at > created_at`)
-export class CheckoutHoldEntity {
+export class CheckoutHoldEntity extends PricedBasketColumns {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'checkout_holds_pkey' })
   id!: string;
-
-  @Column({ name: 'customer_id', type: 'varchar', length: 64 })
-  customerId!: string;
 
   @Column({ type: 'varchar', length: 16 })
   status!: HoldStatus;
 
-  @Column({ name: 'coupon_id', type: 'bigint', nullable: true })
-  couponId!: string | null;
-
   /** When the held coupon use was given back (cancel, expiry); null while held or confirmed. */
   @Column({ name: 'coupon_released_at', type: 'timestamptz', nullable: true })
   couponReleasedAt!: Date | null;
-
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
-  subtotal!: number;
-
-  @Column({ name: 'discount_amount', type: 'bigint', transformer: bigintAsNumber })
-  discountAmount!: number;
-
-  @Column({ type: 'bigint', transformer: bigintAsNumber })
-  total!: number;
 
   @Column({ name: 'order_id', type: 'uuid', nullable: true })
   orderId!: string | null;
 
   @Column({ name: 'expires_at', type: 'timestamptz' })
   expiresAt!: Date;
-
-  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
-  createdAt!: Date;
 
   @Column({ name: 'ended_at', type: 'timestamptz', nullable: true })
   endedAt!: Date | null;
