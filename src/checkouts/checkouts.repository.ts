@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { HoldStatus } from './entities/checkout-hold.entity';
+import { lineParameters, type PricedLine } from '../orders/entities/priced-basket.columns';
 
 export interface HoldLineRecord {
   productId: string;
@@ -34,7 +35,7 @@ export interface NewHold {
   subtotal: number;
   discountAmount: number;
   ttlSeconds: number;
-  lines: ReadonlyArray<{ productId: string; quantity: number; unitPriceAmount: number }>;
+  lines: readonly PricedLine[];
 }
 
 /** The hold as the deciding transaction locked it. */
@@ -150,9 +151,7 @@ export class CheckoutsRepository {
         hold.subtotal,
         hold.discountAmount,
         hold.ttlSeconds,
-        hold.lines.map((line) => line.productId),
-        hold.lines.map((line) => line.quantity),
-        hold.lines.map((line) => line.unitPriceAmount),
+        ...lineParameters(hold.lines),
       ],
     );
     const [row] = rows;

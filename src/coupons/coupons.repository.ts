@@ -1,10 +1,10 @@
-import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { violatedConstraint } from '../database/postgres-errors';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { RedeemState } from './coupon-rules';
 import { CouponEntity, type DiscountType } from './entities/coupon.entity';
 import { RedemptionEntity, type RedemptionStatus } from './entities/redemption.entity';
+import { pageOf } from '../common/pagination/cursor';
 
 export interface NewCoupon {
   code: string;

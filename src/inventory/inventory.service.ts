@@ -1,4 +1,3 @@
-import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
@@ -32,6 +31,7 @@ import {
   type TakenStock,
   type TakeOutcome,
 } from './inventory.repository';
+import { pageOf } from '../common/pagination/cursor';
 
 /** The lock key of a SKU. Orders take the same keys, so stock writes serialise across both. */
 export function skuLockKey(sku: string): string {

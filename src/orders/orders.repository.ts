@@ -1,7 +1,8 @@
-import { pageOf } from '../common/pagination/cursor';
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { OrderStatus } from './entities/order.entity';
+import { lineParameters, type PricedLine } from './entities/priced-basket.columns';
+import { pageOf } from '../common/pagination/cursor';
 
 export interface OrderLineRecord {
   sku: string;
@@ -31,7 +32,7 @@ export interface NewOrder {
   redemptionId: string | null;
   subtotal: number;
   discountAmount: number;
-  lines: ReadonlyArray<{ productId: string; quantity: number; unitPriceAmount: number }>;
+  lines: readonly PricedLine[];
 }
 
 /** A keyset position in a customer's orders. */
@@ -154,9 +155,7 @@ export class OrdersRepository {
         order.redemptionId,
         order.subtotal,
         order.discountAmount,
-        order.lines.map((line) => line.productId),
-        order.lines.map((line) => line.quantity),
-        order.lines.map((line) => line.unitPriceAmount),
+        ...lineParameters(order.lines),
       ],
     );
     const [row] = rows;

@@ -26,3 +26,22 @@ export abstract class PricedBasketColumns {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 }
+
+/** A priced line as an order or a hold writes it (`unitPriceAmount` in minor units). */
+export interface PricedLine {
+  productId: string;
+  quantity: number;
+  unitPriceAmount: number;
+}
+
+/**
+ * Lines as three parallel arrays, the parameters of an `unnest($a::bigint[], $b::int[],
+ * $c::bigint[])` that writes every line of an order or a hold in the same statement.
+ */
+export function lineParameters(lines: readonly PricedLine[]): [string[], number[], number[]] {
+  return [
+    lines.map((line) => line.productId),
+    lines.map((line) => line.quantity),
+    lines.map((line) => line.unitPriceAmount),
+  ];
+}
