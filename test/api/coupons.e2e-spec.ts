@@ -139,6 +139,31 @@ describe('coupons API', () => {
       }
     });
 
+    it('is 400 naming RFC 3339 on the batch route too, and creates no code', async () => {
+      for (const [field, value] of [
+        ['startsAt', '2030-01-01'],
+        ['expiresAt', '2030-01-01T00:00:00'],
+      ] as const) {
+        const prefix = `${uid('TSB')}-`;
+        const response = await running.admin.post('/v1/coupons/batch', {
+          prefix,
+          count: 2,
+          discountType: 'fixed',
+          discountValue: 100,
+          [field]: value,
+        });
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+        expect(response.body.detail).toBe(
+          `${field}: ${field} must be an RFC 3339 date-time with an offset, such as ` +
+            '2025-06-01T00:00:00Z or 2025-06-01T02:00:00+02:00 (a bare date or a time ' +
+            'without offset is ambiguous)',
+        );
+        const listed = await running.admin.get(`/v1/coupons?code=${prefix.slice(0, -1)}`);
+        expect(listed.body.items).toEqual([]);
+      }
+    });
+
     it('keeps the instant of an offset date-time: +02:00 is stored and shown in UTC', async () => {
       const coupon = await createCoupon(running.admin, {
         startsAt: '2030-06-01T02:00:00+02:00',
@@ -296,6 +321,26 @@ describe('coupons API', () => {
         expiresAt: '2029-01-01T00:00:00Z',
       });
       expectProblem(response, 400, 'VALIDATION_FAILED');
+      expect(await getCoupon(running.admin, coupon.code)).toEqual(coupon);
+    });
+
+    it('is 400 naming RFC 3339 for a bare date or a time without offset, and changes nothing', async () => {
+      const coupon = await createCoupon(running.admin, { expiresAt: '2030-06-01T00:00:00Z' });
+      for (const [field, value] of [
+        ['startsAt', '2030-01-01'],
+        ['expiresAt', '2030-07-01T00:00:00'],
+      ] as const) {
+        const response = await running.admin.patch(`/v1/coupons/${coupon.code}`, {
+          [field]: value,
+        });
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('VALIDATION_FAILED');
+        expect(response.body.detail).toBe(
+          `${field}: ${field} must be an RFC 3339 date-time with an offset, such as ` +
+            '2025-06-01T00:00:00Z or 2025-06-01T02:00:00+02:00 (a bare date or a time ' +
+            'without offset is ambiguous)',
+        );
+      }
       expect(await getCoupon(running.admin, coupon.code)).toEqual(coupon);
     });
 

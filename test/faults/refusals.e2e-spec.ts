@@ -60,8 +60,13 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
     const skewed = await lab.app({
       NODE_OPTIONS: `--require ${clockSkewPreload(2000, scratch)}`,
     });
+    const sku = uid('SKEW');
+    expect(
+      (await a.admin.post('/v1/products', { sku, name: 's', priceAmount: 100, stock: 5 })).status,
+    ).toBe(201);
     const code = uid('SKEW');
-    const startsAt = new Date(Date.now() + 1000).toISOString();
+    // Ahead of PostgreSQL's clock for the whole test, behind the skewed app's (2 s ahead).
+    const startsAt = new Date(Date.now() + 1500).toISOString();
     expect(
       (
         await a.admin.post('/v1/coupons', {
@@ -87,6 +92,14 @@ describe('refusals that tell the truth (private cluster, two app instances)', ()
       orderAmount: 100,
     });
     expect(preview.body).toMatchObject({ valid: false, code: 'COUPON_NOT_STARTED' });
+    // The other writes that take a coupon use word their refusal the same way, and take no stock.
+    const basket = { customerId: 'skew-2', items: [{ sku, quantity: 1 }], couponCode: code };
+    for (const path of ['/v1/orders', '/v1/checkouts']) {
+      const other = await skewed.api.post(path, basket);
+      expect({ path, status: other.status }).toEqual({ path, status: 422 });
+      expect(other.body).toMatchObject({ code: 'COUPON_NOT_STARTED', couponCode: code, startsAt });
+    }
+    expect((await a.api.get(`/v1/products/${sku}`)).body).toMatchObject({ stock: 5, reserved: 0 });
     await skewed.stop();
     await lab.expectInvariants();
   });
