@@ -247,7 +247,9 @@ export class HeldLock implements Lock {
   private schedule(from: number): void {
     this.clearTimers();
     if (this.renew) {
-      const delay = from + this.leaseMs / 3 - performance.now();
+      // Whole milliseconds (rounded down: a renewal a bit early is harmless): timers of equal
+      // duration share one list in Node, a fractional one gets a list of its own per lock.
+      const delay = Math.floor(from + this.leaseMs / 3 - performance.now());
       this.timer = setTimeout(onWatchdog, Math.max(0, delay), this);
     } else {
       this.timer = this.armDeadline();
@@ -256,7 +258,8 @@ export class HeldLock implements Lock {
   }
 
   private armDeadline(): NodeJS.Timeout {
-    const timer = setTimeout(onDeadline, Math.max(0, this.validUntil - performance.now()), this);
+    const ms = Math.floor(this.validUntil - performance.now()); // early, never late
+    const timer = setTimeout(onDeadline, Math.max(0, ms), this);
     timer.unref();
     return timer;
   }
