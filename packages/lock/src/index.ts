@@ -28,6 +28,7 @@ export type { BreakerState } from './core/breaker';
 // Backends: the contract, and the built-in ones (loaded when selected)
 export type {
   AcquireOutcome,
+  HandOffOutcome,
   BackendContext,
   BackendEvents,
   KeyWatch,

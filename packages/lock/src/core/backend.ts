@@ -51,6 +51,31 @@ export interface LockBackend {
   release(keys: readonly string[], token: string): Promise<boolean>;
 
   /**
+   * Optional local hand-off (lock cohorting): in one atomic step, if `token` still owns every
+   * key, either passes the keys to `nextToken` with a fresh lease of `ttlMs` and a new fence per
+   * key (strictly greater than every fence before, as `acquire` gives), or, when `yieldToRemote`
+   * is true and a waiter of another process is flagged on one of the keys, releases them as
+   * `release` does (wake-ups included) so that process goes next.
+   *
+   * - `handed`: `fences` in the order of `keys`; `remote` tells whether another process waits.
+   * - `released`: the keys are free (only with `yieldToRemote`); `remote` is true.
+   * - `lost`: `token` no longer owned every key (lease ran out, taken over); keys it still
+   *   owned are freed. Nobody got a lock.
+   * - Rejects when the server cannot be reached or the outcome is unknown; the core then
+   *   releases both tokens.
+   *
+   * A backend leaves this out when a hand-off would cost what a release plus an acquire costs;
+   * the core then releases and the next local waiter acquires as usual.
+   */
+  handOff?(
+    keys: readonly string[],
+    token: string,
+    nextToken: string,
+    ttlMs: number,
+    yieldToRemote: boolean,
+  ): Promise<HandOffOutcome>;
+
+  /**
    * Optional wake-ups: `listener.wake()` is called when one of the keys may have become free.
    * The listener is registered synchronously, before this returns. A backend without wake-ups
    * leaves this out; its waiters then retry on the core's bounded fallback: jittered
@@ -72,6 +97,11 @@ export interface LockBackend {
 export type AcquireOutcome =
   | { readonly ok: true; readonly fences: readonly string[] }
   | { readonly ok: false; readonly pttlMs: number };
+
+export type HandOffOutcome =
+  | { readonly kind: 'handed'; readonly fences: readonly string[]; readonly remote: boolean }
+  | { readonly kind: 'released'; readonly remote: boolean }
+  | { readonly kind: 'lost' };
 
 export interface WakeListener {
   wake(): void;

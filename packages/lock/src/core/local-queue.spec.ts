@@ -91,3 +91,62 @@ describe('LocalQueue', () => {
     expect(q.waiting('k')).toBe(0);
   });
 });
+
+describe('LocalQueue hand-off claims', () => {
+  it('claims only the head of the first key, and only for exactly the same keys', async () => {
+    const q = new LocalQueue<string, string>();
+    const signal = new AbortController().signal;
+    expect(q.tryTake(['a', 'b'])).toBe(true);
+    const other = q.take(['a'], signal, 'other');
+    const same = q.take(['a', 'b'], signal, 'same');
+    await tick();
+    // FIFO: the head wants another key set, so nobody is claimed (nobody is skipped).
+    expect(q.claimSuccessor(['a', 'b'])).toBeUndefined();
+    expect(q.waiting('a')).toBe(2);
+    q.release(['a', 'b']);
+    await expect(other).resolves.toBeUndefined();
+    q.release(['a']);
+    await expect(same).resolves.toBeUndefined();
+    expect(q.tryTake(['a', 'b'])).toBe(false);
+    q.release(['a', 'b']);
+    expect(q.size).toBe(0);
+  });
+
+  it('a claimed waiter resolves with the gift, holding every slot; failCohort rejects the rest of the cohort only', async () => {
+    const q = new LocalQueue<string, string>();
+    const signal = new AbortController().signal;
+    expect(q.tryTake(['k'])).toBe(true);
+    const first = q.take(['k'], signal, 'first');
+    const second = q.take(['k'], signal, 'second');
+    const untagged = q.take(['k'], signal); // no ticket: never part of a cohort
+    await tick();
+    const claim = q.claimSuccessor(['k']);
+    expect(claim?.ticket).toBe('first');
+    claim?.give('the lock');
+    await expect(first).resolves.toBe('the lock');
+    expect(q.isTaken('k')).toBe(true);
+    const lost = new Error('lease lost');
+    expect(q.failCohort(['k'], lost)).toBe(1);
+    await expect(second).rejects.toBe(lost);
+    q.release(['k']);
+    await expect(untagged).resolves.toBeUndefined();
+    q.release(['k']);
+    expect(q.size).toBe(0);
+  });
+
+  it('a claimed waiter is no longer withdrawn by its abort: whoever claimed it settles it', async () => {
+    const q = new LocalQueue<string, string>();
+    const controller = new AbortController();
+    expect(q.tryTake(['k'])).toBe(true);
+    const waiter = q.take(['k'], controller.signal, 't');
+    await tick();
+    const claim = q.claimSuccessor(['k']);
+    controller.abort(new Error('gave up'));
+    await tick();
+    expect(claim?.signal.aborted).toBe(true);
+    claim?.fail(controller.signal.reason as Error);
+    await expect(waiter).rejects.toThrow('gave up');
+    q.release(['k']);
+    expect(q.size).toBe(0);
+  });
+});

@@ -7,18 +7,45 @@
  * is direct (the slot is never observed free in between), which keeps the order FIFO.
  */
 
-interface Waiter {
+interface Waiter<T, G> {
+  /** Plain grant: the slot is the waiter's. With a gift, every slot of its keys is. */
+  grant(gift?: G): void;
+  fail(err: Error): void;
+  /** Its whole key set (normalised), and what a hand-off needs to know about it. */
+  readonly keys: readonly string[];
+  readonly ticket: T | undefined;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A waiter taken out of its queue by `claimSuccessor`, still parked: exactly one of `give`,
+ * `grant` or `fail` must follow. Until then the key's slot stays taken (by the releasing
+ * holder, on the claimed waiter's behalf), so nobody can overtake it.
+ */
+export interface Claim<T, G> {
+  readonly ticket: T;
+  /** The waiter's own signal (deadline, caller's abort, shutdown, outage). */
+  readonly signal: AbortSignal;
+  /** Hands over every slot of the key set together with `gift` (the handed-off lock). */
+  give(gift: G): void;
+  /** Hands over the first key's slot; the waiter takes its other slots as usual. */
   grant(): void;
+  /** The waiter's `take` rejects with `err`; the slot stays with the caller to release. */
+  fail(err: Error): void;
 }
 
 /**
  * Presence in the map means the key's slot is taken; the set (created on first waiter) holds the
  * waiters in FIFO order.
  */
-type Entry = Set<Waiter> | null;
+type Entry<T, G> = Set<Waiter<T, G>> | null;
 
-export class LocalQueue {
-  private readonly entries = new Map<string, Entry>();
+/**
+ * `T`: what a waiter tells a releasing holder about itself (the hand-off ticket); `G`: what a
+ * holder can hand a waiter along with its slots (the lock itself).
+ */
+export class LocalQueue<T = undefined, G = never> {
+  private readonly entries = new Map<string, Entry<T, G>>();
 
   /** Takes every slot at once or none of them, without waiting. */
   tryTake(keys: readonly string[]): boolean {
@@ -31,14 +58,20 @@ export class LocalQueue {
 
   /**
    * Waits for each slot in order. On abort nothing stays taken or queued, and the promise rejects
-   * with `signal.reason`.
+   * with `signal.reason`. With a `ticket` the waiter can be claimed by a releasing holder of the
+   * same key set: it then resolves with that holder's gift, all slots included, or rejects with
+   * the error the holder gives (a lost lease). Without a gift it resolves undefined.
    */
-  async take(keys: readonly string[], signal: AbortSignal): Promise<void> {
+  async take(keys: readonly string[], signal: AbortSignal, ticket?: T): Promise<G | undefined> {
     const taken: string[] = [];
     try {
       for (const key of keys) {
-        const pending = this.takeOne(key, signal);
-        if (pending) await pending;
+        const pending = this.takeOne(key, signal, keys, ticket);
+        if (pending) {
+          const gift = await pending;
+          // Only a waiter queued on its first key can be claimed, so it holds no other slot.
+          if (gift !== undefined) return gift;
+        }
         taken.push(key);
         // A grant can race an abort: the slot was handed to us, so give it back.
         if (signal.aborted) throw signal.reason;
@@ -47,6 +80,46 @@ export class LocalQueue {
       this.release(taken);
       throw err;
     }
+    return undefined;
+  }
+
+  /**
+   * The waiter at the head of `keys[0]`'s queue, taken out of the queue, if it asks for exactly
+   * `keys` and carries a ticket: the successor a releasing holder of `keys` may hand off to.
+   * Undefined when the head wants another key set (FIFO: nobody is skipped) or nobody waits.
+   */
+  claimSuccessor(keys: readonly string[]): Claim<T, G> | undefined {
+    const entry = this.entries.get(keys[0]);
+    const head = entry?.values().next();
+    if (!entry || !head || head.done) return undefined;
+    const waiter = head.value;
+    if (waiter.ticket === undefined || !sameKeys(waiter.keys, keys)) return undefined;
+    entry.delete(waiter);
+    const ticket = waiter.ticket;
+    return {
+      ticket,
+      signal: waiter.signal,
+      give: (gift) => waiter.grant(gift),
+      grant: () => waiter.grant(),
+      fail: (err) => waiter.fail(err),
+    };
+  }
+
+  /**
+   * Rejects, with `err`, every waiter queued on `keys[0]` for exactly `keys` with a ticket (the
+   * rest of a cohort whose lease was lost). Returns how many. Slots are not touched.
+   */
+  failCohort(keys: readonly string[], err: Error): number {
+    const entry = this.entries.get(keys[0]);
+    if (!entry) return 0;
+    let failed = 0;
+    for (const waiter of [...entry]) {
+      if (waiter.ticket === undefined || !sameKeys(waiter.keys, keys)) continue;
+      entry.delete(waiter);
+      waiter.fail(err);
+      failed++;
+    }
+    return failed;
   }
 
   release(keys: readonly string[]): void {
@@ -75,7 +148,12 @@ export class LocalQueue {
     return this.entries.size;
   }
 
-  private takeOne(key: string, signal: AbortSignal): Promise<void> | undefined {
+  private takeOne(
+    key: string,
+    signal: AbortSignal,
+    keys: readonly string[],
+    ticket: T | undefined,
+  ): Promise<G | undefined> | undefined {
     if (!this.entries.has(key)) {
       this.entries.set(key, null);
       return undefined;
@@ -87,19 +165,34 @@ export class LocalQueue {
       this.entries.set(key, entry);
     }
     const queue = entry;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<G | undefined>((resolve, reject) => {
       const onAbort = (): void => {
-        // Only a waiter still queued can be withdrawn; a granted one is handled by `take`.
+        // Only a waiter still queued can be withdrawn; a granted or claimed one is settled by
+        // whoever took it out of the queue.
         if (queue.delete(waiter)) reject(signal.reason as Error);
       };
-      const waiter: Waiter = {
-        grant: () => {
+      const waiter: Waiter<T, G> = {
+        grant: (gift) => {
           signal.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(gift);
         },
+        fail: (err) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+        keys,
+        ticket,
+        signal,
       };
       queue.add(waiter);
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -12,7 +12,7 @@ import {
   LockTimeoutError,
 } from './errors';
 import { familyLabel, normalizeKeys, type KeyInput } from './keys';
-import { LocalQueue } from './local-queue';
+import { LocalQueue, type Claim } from './local-queue';
 import { HeldLock, ReentrantLock, type Lock, type LockHost } from './lock';
 import { lockStorage, type LockFrame } from './lock-context';
 import type { LockLogger } from './logger';
@@ -104,7 +104,8 @@ export class LockService {
   private readonly metrics: LockMetrics;
   private readonly families = new FamilyLabels();
   private readonly breaker: CircuitBreaker;
-  private readonly local = new LocalQueue();
+  /** Waiters carry their attempt (the hand-off ticket); a holder can hand them its lock. */
+  private readonly local = new LocalQueue<Attempt, HeldLock>();
   /** Held locks by token. */
   private readonly active = new Map<string, HeldLock>();
   private readonly stopping = new AbortController();
@@ -169,6 +170,7 @@ export class LockService {
         this.metrics.lost(lock.family);
         this.logger.warn(err.message);
       },
+      releaseHeld: (lock, wasHeld) => this.releaseHeld(lock, wasHeld),
       onLockEnded: (lock, remoteWaiters) => {
         this.active.delete(lock.token);
         if (remoteWaiters && lock.keys.some((k) => this.local.waiting(k) > 0)) {
@@ -403,6 +405,109 @@ export class LockService {
     throw this.stopping.signal.reason as Error;
   }
 
+  /**
+   * Gives a released lock's keys up: to the next local waiter for the same keys in one
+   * `handOff` round trip (new token, lease and fences), or to the server as a plain release.
+   * Never rejects.
+   */
+  private releaseHeld(lock: HeldLock, wasHeld: boolean): Promise<void> {
+    if (!wasHeld || !this.backend.handOff || !this.config.handOff || this.shuttingDown) {
+      return lock.releaseOnBackend(wasHeld);
+    }
+    const claim = this.local.claimSuccessor(lock.keys);
+    if (!claim) return lock.releaseOnBackend(wasHeld);
+    const next = claim.ticket;
+    const chain = lock.chain;
+    const now = performance.now();
+    const since = chain?.since ?? now - lock.heldMs();
+    const handOffs = chain?.handOffs ?? 0;
+    // Past the bound, a waiter of another process (if one is flagged) goes first.
+    const yieldToRemote =
+      handOffs >= this.config.handOffMaxCount || now - since >= this.config.handOffMaxMs;
+    const epoch = this.breaker.epoch;
+    return this.backend.handOff(lock.keys, lock.token, next.token, next.ttlMs, yieldToRemote).then(
+      (outcome) => {
+        this.active.delete(lock.token);
+        switch (outcome.kind) {
+          case 'handed': {
+            lock.handedOn();
+            const successor = new HeldLock(
+              this.host,
+              lock.keys,
+              next.token,
+              outcome.fences,
+              next.ttlMs,
+              now,
+              next.renew,
+              next.family,
+              { since, handOffs: handOffs + 1 },
+            );
+            this.active.set(next.token, successor);
+            this.metrics.acquired(next.family, (performance.now() - next.started) / 1000, true);
+            if (!this.breaker.closed) {
+              // The server went away while the hand-off was in flight: nobody can vouch for
+              // the new lease, as for every other holder.
+              claim.fail(this.breaker.unavailable());
+              void successor.release();
+            } else if (claim.signal.aborted || this.shuttingDown) {
+              // It gave up while the hand-off was in flight: the lease goes on down the line.
+              claim.fail(
+                (claim.signal.aborted ? claim.signal.reason : this.stopping.signal.reason) as Error,
+              );
+              void successor.release();
+            } else {
+              claim.give(successor);
+            }
+            return;
+          }
+          case 'released':
+            this.grantAfterRelease(lock, claim, outcome.remote);
+            return;
+          case 'lost': {
+            const err = new LockLostError(
+              lock.keys,
+              `the lease on ${lock.keys.join(', ')} was gone when it was to be handed on`,
+            );
+            lock.lostWhileHandingOn(err);
+            claim.fail(err);
+            this.local.failCohort(lock.keys, err);
+            this.local.release(lock.keys);
+            return;
+          }
+        }
+      },
+      (err: unknown) => {
+        this.active.delete(lock.token);
+        lock.handedOn();
+        this.host.reportBackendError(err, lock.family, 'hand-off', epoch);
+        // The outcome is unknown: either token may own the keys now. Leave neither behind.
+        this.backend.release(lock.keys, lock.token).catch(() => undefined);
+        this.backend.release(lock.keys, next.token).catch(() => undefined);
+        claim.fail(err instanceof LockError ? err : unavailableFrom(err));
+        this.local.release(lock.keys);
+      },
+    );
+  }
+
+  /**
+   * The keys went back to the server instead of to the claimed successor: it gets its first
+   * slot (it then acquires as usual), after a moment when another process waits and was woken
+   * (see HANDOVER_YIELD_MS).
+   */
+  private grantAfterRelease(
+    lock: HeldLock,
+    claim: Claim<Attempt, HeldLock>,
+    remoteWaiters: boolean,
+  ): void {
+    lock.handedOn();
+    const grant = (): void => {
+      claim.grant();
+      if (lock.keys.length > 1) this.local.release(lock.keys.slice(1));
+    };
+    if (remoteWaiters) setTimeout(grant, HANDOVER_YIELD_MS).unref();
+    else grant();
+  }
+
   /** One backend call with the local slots held: the lock, or the blocking holder's PTTL. */
   private tryOnce(a: Attempt): Promise<HeldLock | number> {
     const attemptStart = performance.now();
@@ -471,7 +576,13 @@ export class LockService {
     const waker = new Waker();
     try {
       if (!slotsTaken) {
-        await this.local.take(a.keys, scope.signal);
+        const handed = await this.local.take(
+          a.keys,
+          scope.signal,
+          this.config.handOff ? a : undefined,
+        );
+        // A releasing holder of the same keys handed its lease on (slots included).
+        if (handed) return handed;
         slotsTaken = true;
       }
       // The listener exists before the next attempt, so a release after that attempt wakes us

@@ -37,10 +37,26 @@ export interface LockHost {
   reportBackendError(err: unknown, family: string, operation: string, epoch: number): void;
   reportLost(lock: HeldLock, err: LockLostError): void;
   /**
-   * Called exactly once: after the backend's release ran (or failed), or as soon as the lock is
-   * lost, whichever comes first. `remoteWaiters`: another process was waiting for a key.
+   * Gives the keys up on the backend: a plain release, or a hand-off to the next local waiter
+   * for the same keys (`wasHeld`: the lease was still trusted). Resolves once the server has
+   * answered (or failed); never rejects.
+   */
+  releaseHeld(lock: HeldLock, wasHeld: boolean): Promise<void>;
+  /**
+   * Called exactly once per lock that did not hand off: after the backend's release ran (or
+   * failed), or as soon as the lock is lost, whichever comes first. `remoteWaiters`: another
+   * process was waiting for a key.
    */
   onLockEnded(lock: HeldLock, remoteWaiters: boolean): void;
+}
+
+/**
+ * Where a lease came from: the server (`handOffs` 0) or a chain of local hand-offs that began
+ * when the server granted it at `since` (performance.now()).
+ */
+export interface Chain {
+  readonly since: number;
+  readonly handOffs: number;
 }
 
 function fenceLookup(fences: ReadonlyMap<string, string>, key: string): string {
@@ -91,6 +107,8 @@ export class HeldLock implements Lock {
     private readonly renew: boolean,
     /** Bounded metric label. */
     readonly family: string,
+    /** @internal the hand-off chain this lease belongs to (undefined: fresh from the server) */
+    readonly chain?: Chain,
   ) {
     const map = new Map<string, string>();
     for (let i = 0; i < keys.length; i++) map.set(keys[i], fences[i]);
@@ -111,6 +129,11 @@ export class HeldLock implements Lock {
 
   get held(): boolean {
     return this.state === 'held';
+  }
+
+  /** @internal ms since this lock was granted */
+  heldMs(): number {
+    return performance.now() - this.acquiredAt;
   }
 
   get released(): boolean {
@@ -182,6 +205,11 @@ export class HeldLock implements Lock {
     this.state = 'released';
     this.clearTimers();
     this.host.metrics.released(this.family, (performance.now() - this.acquiredAt) / 1000);
+    return this.host.releaseHeld(this, wasHeld);
+  }
+
+  /** @internal A plain backend release, then the local slots go to the next waiter. */
+  releaseOnBackend(wasHeld: boolean): Promise<void> {
     const epoch = this.host.epoch;
     return this.host.backend.release(this.keys, this.token).then(
       (remoteWaiters) => this.endLocally(remoteWaiters),
@@ -191,6 +219,22 @@ export class HeldLock implements Lock {
         this.endLocally(false);
       },
     );
+  }
+
+  /** @internal The lease went to a successor: nothing of this lock is left to end. */
+  handedOn(): void {
+    this.endedLocally = true;
+  }
+
+  /**
+   * @internal The lease turned out to be gone while it was being handed on (after `release`):
+   * whoever still listens to the signal hears it too.
+   */
+  lostWhileHandingOn(err: LockLostError): void {
+    this.lost = err;
+    this.endedLocally = true;
+    this.host.reportLost(this, err);
+    this.controller?.abort(err);
   }
 
   private endLocally(remoteWaiters: boolean): void {
@@ -203,7 +247,9 @@ export class HeldLock implements Lock {
   private schedule(from: number): void {
     this.clearTimers();
     if (this.renew) {
-      const delay = from + this.leaseMs / 3 - performance.now();
+      // Whole milliseconds (rounded down: a renewal a bit early is harmless): timers of equal
+      // duration share one list in Node, a fractional one gets a list of its own per lock.
+      const delay = Math.floor(from + this.leaseMs / 3 - performance.now());
       this.timer = setTimeout(onWatchdog, Math.max(0, delay), this);
     } else {
       this.timer = this.armDeadline();
@@ -212,7 +258,8 @@ export class HeldLock implements Lock {
   }
 
   private armDeadline(): NodeJS.Timeout {
-    const timer = setTimeout(onDeadline, Math.max(0, this.validUntil - performance.now()), this);
+    const ms = Math.floor(this.validUntil - performance.now()); // early, never late
+    const timer = setTimeout(onDeadline, Math.max(0, ms), this);
     timer.unref();
     return timer;
   }

@@ -38,6 +38,15 @@ export interface LockServiceOptions extends Partial<Readonly<BuiltInBackendOptio
    * by the backend probes at once.
    */
   readonly breaker?: { readonly probeMinMs?: number; readonly probeMaxMs?: number };
+  /**
+   * Local hand-off (lock cohorting): a releasing holder passes its lease, with a new fence, to
+   * the next waiter in this process that queues for the same keys, in one server round trip
+   * instead of a release plus an acquire. While a waiter in another process is flagged on the
+   * keys, a chain of hand-offs yields to it (a full release with a wake-up) once it has made
+   * `maxCount` consecutive hand-offs or run for `maxMs` since the lease came from the server,
+   * whichever comes first (`maxCount: 0` hands off only while no other process waits). `false` turns hand-off off. Default `{ maxCount: 8, maxMs: 50 }`.
+   */
+  readonly handOff?: false | { readonly maxCount?: number; readonly maxMs?: number };
   /** Metric hooks (default: none). `@couponlock/lock/prometheus` provides prom-client ones. */
   readonly metrics?: Partial<LockMetrics>;
   /** Receives warnings: lost locks, backend errors (one line per 5 s at most). */
@@ -59,6 +68,11 @@ export interface ResolvedLockOptions {
   readonly retryMaxMs: number;
   readonly probeMinMs: number;
   readonly probeMaxMs: number;
+  readonly handOff: boolean;
+  /** Consecutive hand-offs before a chain yields to a flagged remote waiter. */
+  readonly handOffMaxCount: number;
+  /** Age of a hand-off chain (ms since its lease came from the server) before it yields. */
+  readonly handOffMaxMs: number;
 }
 
 function positive(name: string, value: number): number {
@@ -81,6 +95,11 @@ export function resolveOptions(options: LockServiceOptions): ResolvedLockOptions
   const retryMaxMs = Math.max(retryMinMs, options.retryDelayMs?.max ?? 500);
   const probeMinMs = positive('breaker.probeMinMs', options.breaker?.probeMinMs ?? 500);
   const probeMaxMs = Math.max(probeMinMs, options.breaker?.probeMaxMs ?? 4000);
+  const handOff = options.handOff ?? {};
+  const handOffMaxCount = handOff === false ? 0 : Math.floor(handOff.maxCount ?? 8);
+  const handOffMaxMs = handOff === false ? 0 : (handOff.maxMs ?? 50);
+  if (!(handOffMaxCount >= 0)) throw new TypeError('handOff.maxCount must be >= 0');
+  if (!(handOffMaxMs >= 0)) throw new TypeError('handOff.maxMs must be >= 0');
   return {
     keyPrefix,
     ttlMs: Math.min(MAX_TIMER_MS, positive('ttlMs', options.ttlMs ?? 5000)),
@@ -93,6 +112,9 @@ export function resolveOptions(options: LockServiceOptions): ResolvedLockOptions
     retryMaxMs,
     probeMinMs,
     probeMaxMs: Math.min(MAX_TIMER_MS, probeMaxMs),
+    handOff: handOff !== false,
+    handOffMaxCount,
+    handOffMaxMs,
   };
 }
 

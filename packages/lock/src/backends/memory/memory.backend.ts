@@ -2,6 +2,7 @@ import { WakeListeners } from '../wake-listeners';
 import type {
   AcquireOutcome,
   BackendContext,
+  HandOffOutcome,
   KeyWatch,
   LockBackend,
   LockBackendFactory,
@@ -85,6 +86,40 @@ export class MemoryLockStore {
     return remoteWaiters;
   }
 
+  /** The hand-off of the backend contract, as one synchronous step. */
+  handOff(
+    names: readonly string[],
+    token: string,
+    nextToken: string,
+    ttlMs: number,
+    yieldToRemote: boolean,
+    clientId: string,
+  ): HandOffOutcome {
+    const now = performance.now();
+    let remote = false;
+    for (const name of names) {
+      const lease = this.leases.get(name);
+      if (!lease || lease.token !== token || lease.expiresAt <= now) {
+        this.release(names, token, clientId);
+        return { kind: 'lost' };
+      }
+      const waiter = this.waiters.get(name);
+      if (waiter !== undefined && waiter !== clientId) remote = true;
+    }
+    if (remote && yieldToRemote) {
+      this.release(names, token, clientId);
+      return { kind: 'released', remote: true };
+    }
+    const fences = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const fence = (this.fences.get(names[i]) ?? 0) + 1;
+      this.fences.set(names[i], fence);
+      this.leases.set(names[i], { token: nextToken, expiresAt: now + ttlMs });
+      fences[i] = String(fence);
+    }
+    return { kind: 'handed', fences, remote };
+  }
+
   watch(names: readonly string[], listener: WakeListener): () => void {
     return this.listeners.add(names, listener);
   }
@@ -129,6 +164,25 @@ class MemoryBackend implements LockBackend {
 
   release(keys: readonly string[], token: string): Promise<boolean> {
     return Promise.resolve(this.store.release(this.names(keys), token, this.context.clientId));
+  }
+
+  handOff(
+    keys: readonly string[],
+    token: string,
+    nextToken: string,
+    ttlMs: number,
+    yieldToRemote: boolean,
+  ): Promise<HandOffOutcome> {
+    return Promise.resolve(
+      this.store.handOff(
+        this.names(keys),
+        token,
+        nextToken,
+        ttlMs,
+        yieldToRemote,
+        this.context.clientId,
+      ),
+    );
   }
 
   watch(keys: readonly string[], listener: WakeListener): KeyWatch {

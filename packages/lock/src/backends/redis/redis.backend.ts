@@ -41,6 +41,14 @@ export interface RedisBackendOptions {
   readonly fenceClock?: boolean;
 }
 
+/**
+ * How long a hand-off chain that yields keeps the key reserved for the waiting process: its
+ * head waiter is woken by pub/sub and needs one wake-up hop plus one round trip (well under a
+ * millisecond on a quiet host, tens on an overloaded one). If that process stopped waiting, the
+ * key sits idle this long, once.
+ */
+const YIELD_RESERVE_MS = 100;
+
 /** How long wake-up subscriptions stay after the last waiter of a key left. */
 const SUBSCRIPTION_LINGER_MS = 5000;
 
@@ -61,9 +69,9 @@ export function lockConnectionOptions(commandTimeoutMs: number): RedisOptions {
     connectTimeout: Math.max(1000, commandTimeoutMs),
     retryStrategy: (times: number) => Math.min(50 * times, 500) + Math.floor(Math.random() * 50),
     connectionName: 'lock',
-    // Concurrent requests' acquire/release scripts leave in one socket write per event-loop
-    // turn instead of one each: on loopback the writes, not Redis, are the lock's main CPU cost.
-    enableAutoPipelining: true,
+    // Off: the lock batches its own writes per tick (see batchWrites in connection.ts), which
+    // costs a lone command nothing, where auto-pipelining waits a turn of the event loop.
+    enableAutoPipelining: false,
   };
 }
 
@@ -137,6 +145,7 @@ function createRedisBackend(options: RedisBackendOptions, context: BackendContex
     // A waiter retries at least every retryMaxMs (after at most connectWaitMs spent subscribing),
     // and every failed retry refreshes the flag: twice that plus slack never lapses while it waits.
     waitFlagMs: Math.ceil(2 * context.retryMaxMs + context.connectWaitMs + 250),
+    yieldReserveMs: YIELD_RESERVE_MS,
   };
   const given = options.clients;
   const owned: RedisClientLike[] = [];

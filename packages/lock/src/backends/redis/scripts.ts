@@ -42,18 +42,27 @@ end
  * A blocked attempt marks the key as waited for (wait flag, holding the waiter's process id), so
  * that only releases somebody is waiting for pay for a PUBLISH, and so that a releasing process
  * can tell that another process is waiting. Waiters retry well within the flag's ttl, which
- * refreshes it.
+ * refreshes it. A successful attempt removes its own process's flag: that process waits no
+ * more (its other waiters queue locally), and a stale flag would make others yield for nothing.
+ *
+ * A key reserved by a yielding hand-off chain (value `yield:<process id>`, see HAND_OFF) counts
+ * as held for everyone except that process, which takes it over.
  */
 export const ACQUIRE = script(
   'acquire',
   `
 local n = #KEYS / 3
+local reserved = 'yield:' .. ARGV[5]
 if n == 1 then
   -- The common case, written out flat: no closures, fewest calls.
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[4])
-    return -2 - redis.call('PTTL', KEYS[1])
+    if redis.call('GET', KEYS[1]) ~= reserved then
+      redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[4])
+      return -2 - redis.call('PTTL', KEYS[1])
+    end
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   end
+  if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
   local f = redis.call('INCR', KEYS[2])
   if f == 1 and ARGV[3] == '1' then
     local t = redis.call('TIME')
@@ -65,7 +74,8 @@ if n == 1 then
   return f
 end
 for i = 1, n do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
+  local holder = redis.call('GET', KEYS[i])
+  if holder and holder ~= reserved then
     redis.call('SET', KEYS[2 * n + i], ARGV[5], 'PX', ARGV[4])
     return {0, i, redis.call('PTTL', KEYS[i])}
   end
@@ -73,6 +83,7 @@ end
 local reply = {1}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+  if redis.call('GET', KEYS[2 * n + i]) == ARGV[5] then redis.call('DEL', KEYS[2 * n + i]) end
   local fk = KEYS[n + i]
   local f = redis.call('INCR', fk)
   if f == 1 and ARGV[3] == '1' then
@@ -118,6 +129,69 @@ return released * 2 + remote
 );
 
 /**
+ * Local hand-off (lock cohorting) in one atomic step.
+ * KEYS = lock keys (n), fence keys (n), wait-flag keys (n).
+ * ARGV = token, next token, ttl ms, seed flag ('1'|'0'), yield flag ('1'|'0'), id of the
+ * calling process, one wake-up channel per key, then the reservation ms.
+ * Reply:
+ * - 0: the token no longer owns every key (lost). Keys it still owned are released (with
+ *   wake-ups), so nothing is left behind.
+ * - -1: yielded. The yield flag was set and a waiter of another process is flagged on a key:
+ *   each such key is reserved for that process (`yield:<its id>`, ARGV[7 + n] ms) and the
+ *   others deleted, with wake-ups as in RELEASE. The reservation makes the yield stick: without
+ *   it the chain's own next waiter, which needs no wake-up, would win the race for the key
+ *   almost every time. If that process no longer waits, the reservation simply runs out.
+ * - {remote (0|1), fence1, ..., fenceN}: every key now belongs to the next token with a fresh
+ *   lease and a new fence (INCR, seeded as in ACQUIRE); remote tells whether another process
+ *   is flagged as waiting.
+ */
+export const HAND_OFF = script(
+  'hand-off',
+  `
+local n = #KEYS / 3
+local owned = true
+for i = 1, n do
+  if redis.call('GET', KEYS[i]) ~= ARGV[1] then owned = false end
+end
+local remote = 0
+for i = 1, n do
+  local waiter = redis.call('GET', KEYS[2 * n + i])
+  if waiter and waiter ~= ARGV[6] then remote = 1 end
+end
+if not owned or (remote == 1 and ARGV[5] == '1') then
+  for i = 1, n do
+    if redis.call('GET', KEYS[i]) == ARGV[1] then
+      local waiter = redis.call('GET', KEYS[2 * n + i])
+      if owned and waiter and waiter ~= ARGV[6] then
+        redis.call('SET', KEYS[i], 'yield:' .. waiter, 'PX', ARGV[7 + n])
+      else
+        redis.call('DEL', KEYS[i])
+      end
+      if waiter then redis.call('PUBLISH', ARGV[6 + i], '') end
+    end
+  end
+  if owned then return -1 end
+  return 0
+end
+local reply = {remote}
+for i = 1, n do
+  redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3])
+  local fk = KEYS[n + i]
+  local f = redis.call('INCR', fk)
+  if f == 1 and ARGV[4] == '1' then
+    local t = redis.call('TIME')
+    f = t[1] .. string.sub('00000' .. t[2], -6)
+    redis.call('SET', fk, f)
+  elseif f >= 9007199254740992 then
+    f = redis.call('GET', fk)
+  end
+  reply[i + 1] = f
+end
+return reply
+`,
+);
+
+/**
  * KEYS = lock keys. ARGV = token, ttl ms. Extends only if the token still owns every key.
  * Reply: 1 extended, 0 not the owner of at least one key (nothing changed).
  */
@@ -151,4 +225,4 @@ return 1
 `,
 );
 
-export const ALL_SCRIPTS: readonly LuaScript[] = [ACQUIRE, RELEASE, EXTEND, RAISE_FENCE];
+export const ALL_SCRIPTS: readonly LuaScript[] = [ACQUIRE, RELEASE, HAND_OFF, EXTEND, RAISE_FENCE];

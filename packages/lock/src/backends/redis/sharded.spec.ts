@@ -6,7 +6,13 @@ import { WakeHub } from './wake-hub';
 describe('ShardedBackend key grouping', () => {
   const names = new KeyNames('couponlock:');
   const fakeClient = {} as Cluster;
-  const config = { processId: 'p', fenceClock: true, connectWaitMs: 100, waitFlagMs: 1000 };
+  const config = {
+    processId: 'p',
+    fenceClock: true,
+    connectWaitMs: 100,
+    waitFlagMs: 1000,
+    yieldReserveMs: 100,
+  };
   const hub = new WakeHub([], 1000, 100, () => undefined);
 
   it('single mode runs every key in one script call', () => {

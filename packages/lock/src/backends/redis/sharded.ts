@@ -1,14 +1,21 @@
-import type { AcquireOutcome, KeyWatch, LockBackend, WakeListener } from '../../core/backend';
+import type {
+  AcquireOutcome,
+  HandOffOutcome,
+  KeyWatch,
+  LockBackend,
+  WakeListener,
+} from '../../core/backend';
 import {
   closeClient,
   parseAcquireReply,
+  parseHandOffReply,
   runScript,
   toBackendError,
   whenReady,
   type RedisClientLike,
 } from './connection';
 import { clusterSlot, type KeyNames } from './key-names';
-import { ACQUIRE, EXTEND, RELEASE } from './scripts';
+import { ACQUIRE, EXTEND, HAND_OFF, RELEASE } from './scripts';
 import type { WakeHub } from './wake-hub';
 
 export interface ShardedBackendConfig {
@@ -18,6 +25,8 @@ export interface ShardedBackendConfig {
   readonly connectWaitMs: number;
   /** Lifetime of the "somebody waits" flag a blocked attempt leaves behind. */
   readonly waitFlagMs: number;
+  /** How long a yielding hand-off chain keeps a key reserved for the flagged remote process. */
+  readonly yieldReserveMs: number;
 }
 
 /**
@@ -115,6 +124,50 @@ export class ShardedBackend implements LockBackend {
   release(keys: readonly string[], token: string): Promise<boolean> {
     if (this.mode === 'single' || keys.length === 1) return this.releaseGroup(keys, token);
     return this.releaseAcrossSlots(keys, token);
+  }
+
+  /**
+   * One script call when every key sits on one node (always in single mode). Keys spread over
+   * cluster slots would need one call per slot, and a partial failure would leave some keys
+   * with the old token and some with the new: there a plain release is cheaper and safe, and
+   * the successor acquires as usual.
+   */
+  handOff(
+    keys: readonly string[],
+    token: string,
+    nextToken: string,
+    ttlMs: number,
+    yieldToRemote: boolean,
+  ): Promise<HandOffOutcome> {
+    if (this.mode === 'cluster' && this.groups(keys).length > 1) {
+      return this.releaseAcrossSlots(keys, token).then((remote) => ({ kind: 'released', remote }));
+    }
+    const pending = this.ready();
+    if (pending) {
+      return pending.then(() => this.handOff(keys, token, nextToken, ttlMs, yieldToRemote));
+    }
+    const n = keys.length;
+    const names = new Array<string>(3 * n);
+    const args = new Array<string | number>(7 + n);
+    args[0] = token;
+    args[1] = nextToken;
+    args[2] = ttlMs;
+    args[3] = this.clockFlag;
+    args[4] = yieldToRemote ? '1' : '0';
+    args[5] = this.config.processId;
+    for (let i = 0; i < n; i++) {
+      names[i] = this.names.lock(keys[i]);
+      names[n + i] = this.names.fence(keys[i]);
+      names[2 * n + i] = this.names.wait(keys[i]);
+      args[6 + i] = this.names.channel(keys[i]);
+    }
+    args[6 + n] = this.config.yieldReserveMs;
+    return runScript(this.client, HAND_OFF, names, args).then(
+      (reply) => parseHandOffReply(reply, n),
+      (err: unknown) => {
+        throw toBackendError(err, 'hand-off');
+      },
+    );
   }
 
   private async releaseAcrossSlots(keys: readonly string[], token: string): Promise<boolean> {
