@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Counter, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../metrics/metrics.registry';
 
-/** Which gate: one per coupon (COUPON_EXHAUSTED). */
-export type GateResource = 'coupon';
+/** Which gate: one per coupon (COUPON_EXHAUSTED), one per SKU (INSUFFICIENT_STOCK, stock 0). */
+export type GateResource = 'coupon' | 'sku';
 
 /**
  * The sold-out gate's counters. `refusals` are answers given without the lock and without
@@ -44,8 +44,9 @@ export class GateMetrics {
       registers: [registry],
     });
     // Zero from the start, so a dashboard (and a test) tells "none yet" from "not served".
-    for (const counter of [this.refusals, this.closes, this.opens])
-      counter.inc({ resource: 'coupon' }, 0);
+    for (const counter of [this.refusals, this.closes, this.opens]) {
+      for (const resource of ['coupon', 'sku'] as const) counter.inc({ resource }, 0);
+    }
   }
 
   refused(resource: GateResource): void {

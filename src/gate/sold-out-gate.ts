@@ -3,7 +3,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { CHECK_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT } from './gate.scripts';
-import { GateMetrics } from './gate.metrics';
+import { GateMetrics, type GateResource } from './gate.metrics';
 
 /**
  * What a database refusal for "no uses left" saw, at one row version, in one snapshot: enough
@@ -186,9 +186,59 @@ export class SoldOutGate {
     }
   }
 
+  /**
+   * One round trip: true when a decrement of this SKU must be refused with INSUFFICIENT_STOCK
+   * and `available` 0, exactly as PostgreSQL last refused it (stock 0: any quantity is short).
+   */
+  async refusesDecrement(sku: string): Promise<boolean> {
+    if (!this.redis) return false;
+    let closed: [string, string, string] | null;
+    try {
+      closed = await this.redis.gateCheck(...this.keys(sku, 'sku'), '');
+    } catch {
+      this.metrics.failed('sku', 'check');
+      return false;
+    }
+    if (!closed) return false;
+    this.metrics.refused('sku');
+    return true;
+  }
+
+  /** Closes the SKU's gate at the version a refusal with stock 0 was judged at. Never throws. */
+  async closeSku(sku: string, version: string): Promise<void> {
+    if (!this.redis) return;
+    try {
+      const closed = await this.redis.gateClose(
+        ...this.keys(sku, 'sku'),
+        version,
+        this.closedTtlMs,
+        0,
+        '',
+      );
+      if (closed === 1) this.metrics.closed('sku');
+    } catch {
+      this.metrics.failed('sku', 'close');
+    }
+  }
+
+  /** Opens the SKU's gate at the version a restock, cancel or hold release committed. */
+  async openSku(sku: string, version: string): Promise<void> {
+    if (!this.redis) return;
+    try {
+      const raised = await this.redis.gateOpen(...this.keys(sku, 'sku'), version, OPENED_KEEP_MS);
+      if (raised === 1) this.metrics.opened('sku');
+    } catch (error) {
+      this.metrics.failed('sku', 'open');
+      this.logger.error(
+        `could not open the gate of SKU ${sku} at version ${version}: ${String(error)}; ` +
+          `it stays closed for at most ${this.closedTtlMs} ms`,
+      );
+    }
+  }
+
   /** opened, closed, orders: one hash tag, so one slot in a cluster. */
-  private keys(code: string): [string, string, string] {
-    const tag = `${this.prefix}{coupon:${code}}`;
+  private keys(id: string, resource: GateResource = 'coupon'): [string, string, string] {
+    const tag = `${this.prefix}{${resource}:${id}}`;
     return [`${tag}:opened`, `${tag}:closed`, `${tag}:orders`];
   }
 }

@@ -131,6 +131,53 @@ describe('sold-out gate (2 instances)', () => {
     expectStatus(await tryRedeem(a, code), 201, 'redeem after the cancel');
   });
 
+  describe('SKUs', () => {
+    const skuRefusals = (): Promise<number> =>
+      metricSum([a, b], 'couponlock_gate_refusals_total', { resource: 'sku' });
+    const decrement = (app: AppProcess, sku: string, quantity = 1): Promise<ApiResponse> =>
+      app.api.post(`/v1/products/${sku}/decrement`, { quantity });
+
+    /** Both instances refuse from the gate, with the database's answer (available 0). */
+    async function expectSkuGated(sku: string, fromDatabase: ApiResponse): Promise<void> {
+      const [refusals, holds] = [await skuRefusals(), await lockHolds()];
+      const answers = [await decrement(a, sku), await decrement(b, sku)];
+      for (const answer of answers) expect(problemOf(answer)).toEqual(problemOf(fromDatabase));
+      expect((await skuRefusals()) - refusals).toBe(2);
+      expect((await lockHolds()) - holds).toBe(0);
+    }
+
+    it('out of stock: decrements refused by the gate, reopened by a restock on the other instance', async () => {
+      const { sku } = await createProduct(a.admin, { stock: 2 });
+      expectStatus(await decrement(a, sku, 2), 200, 'take all');
+      const fromDatabase = await decrement(b, sku);
+      expectProblem(fromDatabase, 409, 'INSUFFICIENT_STOCK');
+      expect(fromDatabase.body.available).toBe(0);
+      await expectSkuGated(sku, fromDatabase);
+      expectStatus(
+        await b.admin.post(`/v1/products/${sku}/restock`, { quantity: 1 }),
+        200,
+        'restock',
+      );
+      expect((await decrement(a, sku)).body).toEqual({ sku, stock: 0 });
+    });
+
+    it('a short refusal with stock left (quantity too large) does not close the gate', async () => {
+      const { sku } = await createProduct(a.admin, { stock: 1 });
+      expectProblem(await decrement(a, sku, 2), 409, 'INSUFFICIENT_STOCK');
+      expect((await decrement(b, sku, 1)).body).toEqual({ sku, stock: 0 });
+    });
+
+    it('reopened by an order cancelled on the other instance', async () => {
+      const { sku } = await createProduct(a.admin, { stock: 1 });
+      const order = await placeOrder(a.api, [{ sku, quantity: 1 }]);
+      const fromDatabase = await decrement(b, sku);
+      expectProblem(fromDatabase, 409, 'INSUFFICIENT_STOCK');
+      await expectSkuGated(sku, fromDatabase);
+      expectStatus(await b.api.post(`/v1/orders/${order.id}/cancel`), 200, 'cancel the order');
+      expect((await decrement(a, sku)).body).toEqual({ sku, stock: 0 });
+    });
+  });
+
   /**
    * Redeems and releases interleaved on both instances. Every COUPON_EXHAUSTED is checked
    * against what the client knows of the ledger: a redemption can have been active during a
