@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import {
   decodeCursor,
@@ -17,6 +17,7 @@ import {
 } from '../database/concurrency-control';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { SoldOutGate } from '../gate/sold-out-gate';
 import { StrategyMetrics } from '../metrics/strategy.metrics';
 import { randomCodes } from './coupon-codes';
 import {
@@ -32,6 +33,7 @@ import {
   CouponsRepository,
   type CouponChanges,
   type CouponRules,
+  type CouponVersion,
   type HoldUseCommand,
   type RedeemCommand,
   type RedeemOutcome,
@@ -136,6 +138,8 @@ export class CouponsService {
     private readonly strategies: StrategyMetrics,
     private readonly control: ConcurrencyControl,
     config: AppConfig,
+    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
+    @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
   }
@@ -252,6 +256,8 @@ export class CouponsService {
       const outcome = await this.coupons.update(canonical, changes, fence);
       switch (outcome.kind) {
         case 'updated':
+          // Any change of the rules may make room or change what a refusal would say.
+          await this.openGates([{ code: canonical, version: outcome.coupon.version }]);
           return outcome.coupon;
         case 'not_found':
           throw new CouponNotFoundError(canonical);
@@ -303,7 +309,16 @@ export class CouponsService {
     input: RedeemInput,
     strategy: RedeemStrategy = this.strategy,
   ): Promise<RedemptionRecord> {
-    switch (effectiveStrategy(strategy, currentLock() !== undefined)) {
+    const inLock = currentLock() !== undefined;
+    // Inside an order or a hold the keys are held already: nothing left to save there.
+    if (!inLock && this.gate?.enabled) {
+      const code = canonicalCode(input.code);
+      if (await this.gate.refusesRedeem(code, input.orderId, input.orderAmount)) {
+        // The database's own last answer for this coupon, word for word (refusalError).
+        throw new CouponExhaustedError(code);
+      }
+    }
+    switch (effectiveStrategy(strategy, inLock)) {
       case 'atomic':
         return this.redeemWithFence(input, null);
       case 'pessimistic':
@@ -336,6 +351,9 @@ export class CouponsService {
           outcome = await this.coupons.redeem(command);
         }
         if (outcome.kind === 'redeemed') return outcome.record;
+        if (outcome.kind === 'refused' && outcome.gate && this.gate?.enabled) {
+          await this.gate.closeCoupon(command.code, outcome.gate);
+        }
         throw this.redeemRefused(command, outcome);
       });
     } catch (error) {
@@ -544,6 +562,7 @@ export class CouponsService {
     const coupons = codes.map((code) => ({ code, fence: this.fenceOf(couponLockKey(code)) }));
     const outcome = await this.coupons.releaseHeldUses(holdIds, coupons);
     if (outcome.kind === 'stale') throw this.staleOf(codes);
+    await this.openGates(outcome.versions);
     return outcome.count;
   }
 
@@ -555,6 +574,7 @@ export class CouponsService {
   private async reclaimExpired(code: string, fence: string | null): Promise<number> {
     const outcome = await this.coupons.reclaimExpiredUses([{ code, fence }]);
     if (outcome.kind === 'stale') throw this.fencing.staleFence(couponLockKey(code));
+    await this.openGates(outcome.versions);
     return outcome.count;
   }
 
@@ -590,6 +610,9 @@ export class CouponsService {
       const outcome = await this.coupons.release(id, fence);
       switch (outcome.kind) {
         case 'released':
+          await this.openGates([
+            { code: outcome.record.couponCode, version: outcome.couponVersion },
+          ]);
           return outcome.record;
         case 'not_found':
           throw new RedemptionNotFoundError(id);
@@ -618,6 +641,19 @@ export class CouponsService {
       records: page.records,
       nextCursor: page.next ? encodeRedemptionCursor(page.next) : null,
     };
+  }
+
+  /**
+   * Every change that can make room (a release, an order's cancel, a hold's cancel or expiry,
+   * a PATCH) opens its coupons' sold-out gates at the versions it committed, after COMMIT and
+   * before the request answers (TransactionRunner.afterCommit): on every instance at once.
+   */
+  private async openGates(versions: readonly CouponVersion[]): Promise<void> {
+    const gate = this.gate;
+    if (!gate?.enabled) return;
+    for (const { code, version } of versions) {
+      await this.db.afterCommit(() => gate.openCoupon(code, version));
+    }
   }
 
   private fenceOf(key: string): string | null {
