@@ -1,69 +1,132 @@
 /**
- * The strategy matrix (issue 11), partial: every write strategy, and `locked` on each lock
- * backend, under the same storms against 2 app instances, with the correctness verdict and the
- * cost of each cell. Writes bench/results/matrix.md and bench/results/matrix.json.
+ * The strategy matrix (issue 11): every write strategy, `locked` on each lock backend, and
+ * `locked` with one global coupon key, under the same workloads against 2 app instances, with
+ * the correctness verdict and the cost of each cell. Writes bench/results/matrix.md,
+ * matrix.json, matrix.svg and matrix.png.
  *
- *   npm run bench:matrix               # 3 rounds
- *   BENCH_QUICK=1 npm run bench:matrix # 1 round
+ *   npm run bench:matrix               # 3 rounds, full sizes
+ *   BENCH_QUICK=1 npm run bench:matrix # 1 round, smaller workloads (about 6 minutes here)
+ *   BENCH_CELLS=atomic,locked-global ... # only these cells
+ *   node -r ts-node/register/transpile-only bench/matrix/bench-matrix.ts --render
+ *                                      # redraw matrix.md and the chart from matrix.json
  *
  * Cells: naive, atomic, pessimistic, optimistic, locked+redis, locked+postgres,
- * locked+zookeeper. Workloads: one hot coupon 20x oversubscribed, and one hot SKU (about 3x
- * demand). Rounds run the cells in alternating order (forward, then backward), so a noisy
- * machine hurts every cell alike. Not yet here (see the README): the coarse one-key variant,
- * the spread and mixed-order workloads, lock-server round trips per success, and the chart.
+ * locked+zookeeper, locked-global (redis, LOCK_GRANULARITY=global). Workloads:
+ *   - hot-coupon-20x: one coupon, limit L, 20 L concurrent redeems (load/scenarios hotCoupon);
+ *   - spread-coupons: 1,000 coupons, every one oversubscribed, attempts in shuffled order;
+ *   - hot-sku: one SKU, decrements of 1..5 with about 3x demand, then a drain (stockDecrement);
+ *   - spread-skus: 1,000 SKUs, every one oversubscribed, attempts in shuffled order;
+ *   - orders-mixed: multi-line orders, most with one limited coupon, over shared SKUs, then a
+ *     double-cancel storm (load/scenarios ordersMixed).
+ * `naive` runs only the hot coupon (the naive routes are coupons only); `locked-global` skips
+ * the SKU workloads, whose keys LOCK_GRANULARITY does not change (they would be locked+redis
+ * again). Rounds run the cells in alternating order (forward, then backward), so a noisy
+ * machine hurts every cell alike.
  *
- * Runs on its own database (BENCH_DB_NAME, default couponlock_bench_matrix), dropped and
- * re-created; it never touches the dev or test databases.
+ * Lock-server round trips, per successful write (storm successes, plus drain and cancels):
+ *   - redis: the server's `total_reads_processed` delta over the workload (one read per round
+ *     trip, pipelined or not), as bench:lock counts it. Server-wide: other clients of the same
+ *     Redis add to it, so it is an upper bound on a shared machine;
+ *   - zookeeper: the server's `srvr` "Received" packet delta over the workload, pings included;
+ *   - postgres: the lock lives in its own database (`<BENCH_DB_NAME>_lock`), whose
+ *     pg_stat_database transaction count (one per lock statement, each autocommitted) is read
+ *     before the pair starts and after it stops. PostgreSQL flushes a busy session's counters
+ *     lazily (seen: not within 11 s), only an exiting session is certain to report, so this
+ *     cell starts a fresh pair for each workload.
+ *
+ * Runs on its own databases (BENCH_DB_NAME, default couponlock_bench_matrix, and its _lock
+ * twin), dropped and re-created; Redis through BENCH_REDIS_URL (any db number). It never touches
+ * the dev or test databases.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client } from 'pg';
+import { newRunId, runStorm, type StormResult } from '../../load/harness';
 import { Cluster } from '../../load/http';
-import { hotCoupon, naiveHotCoupon, stockDecrement } from '../../load/scenarios';
+import { hotCoupon, naiveHotCoupon, ordersMixed, stockDecrement } from '../../load/scenarios';
 import type { Verdict } from '../../load/verdict';
+import { rasterise, renderSvg } from '../http/chart';
 import {
   type ActivitySample,
   ADMIN_KEY,
   AppInstance,
   appEnvironment,
   BENCH_DATABASE_URL,
+  BENCH_DB,
   deleteRedisKeys,
   recreateDatabase,
+  REDIS_URL,
+  seed,
   snapshotBuild,
   startActivitySampler,
   STOREFRONT_KEY,
   summariseActivity,
 } from '../http/harness';
+import redisBackend from '../lock/backends/redis';
+import zookeeperBackend from '../lock/backends/zookeeper';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 1 : 3;
 const CONCURRENCY = 64;
-const HOT_LIMIT = 50;
+const HOT_LIMIT = QUICK ? 25 : 50;
 const OVERSUBSCRIPTION = 20;
-const HOT_STOCK = 500;
+const HOT_STOCK = QUICK ? 250 : 500;
+const SPREAD = 1000;
+/** Spread workloads: limit (or stock) per coupon (or SKU), and attempts per coupon (or SKU). */
+const SPREAD_LIMIT = QUICK ? 1 : 2;
+const SPREAD_ATTEMPTS_PER_KEY = QUICK ? 1.5 : 3;
+const ORDERS_LIMIT = QUICK ? 20 : 30;
+const ORDERS_PLAIN = QUICK ? 20 : 40;
+const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgres://couponlock:couponlock@127.0.0.1:5432';
+const LOCK_DB = `${BENCH_DB}_lock`;
+const LOCK_DATABASE_URL = `${PG_BASE}/${LOCK_DB}`;
+const COMMAND = `${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench:matrix`;
+
+type Backend = 'redis' | 'postgres' | 'zookeeper';
 
 interface Cell {
   name: string;
   strategy: 'naive' | 'locked' | 'atomic' | 'pessimistic' | 'optimistic';
-  backend: 'redis' | 'postgres' | 'zookeeper' | '-';
+  backend: Backend | '-';
+  granularity: 'key' | 'global';
 }
 
-const CELLS: readonly Cell[] = [
-  { name: 'naive', strategy: 'naive', backend: '-' },
-  { name: 'atomic', strategy: 'atomic', backend: '-' },
-  { name: 'pessimistic', strategy: 'pessimistic', backend: '-' },
-  { name: 'optimistic', strategy: 'optimistic', backend: '-' },
-  { name: 'locked+redis', strategy: 'locked', backend: 'redis' },
-  { name: 'locked+postgres', strategy: 'locked', backend: 'postgres' },
-  { name: 'locked+zookeeper', strategy: 'locked', backend: 'zookeeper' },
+const ALL_CELLS: readonly Cell[] = [
+  { name: 'naive', strategy: 'naive', backend: '-', granularity: 'key' },
+  { name: 'atomic', strategy: 'atomic', backend: '-', granularity: 'key' },
+  { name: 'pessimistic', strategy: 'pessimistic', backend: '-', granularity: 'key' },
+  { name: 'optimistic', strategy: 'optimistic', backend: '-', granularity: 'key' },
+  { name: 'locked+redis', strategy: 'locked', backend: 'redis', granularity: 'key' },
+  { name: 'locked+postgres', strategy: 'locked', backend: 'postgres', granularity: 'key' },
+  { name: 'locked+zookeeper', strategy: 'locked', backend: 'zookeeper', granularity: 'key' },
+  { name: 'locked-global', strategy: 'locked', backend: 'redis', granularity: 'global' },
 ];
 
-type Workload = 'hot-coupon-20x' | 'hot-sku';
+/** BENCH_CELLS=atomic,locked-global runs only those cells (for trying a change; not a report). */
+const CELLS = process.env.BENCH_CELLS
+  ? ALL_CELLS.filter((cell) => process.env.BENCH_CELLS?.split(',').includes(cell.name))
+  : ALL_CELLS;
+
+const WORKLOADS = [
+  'hot-coupon-20x',
+  'spread-coupons',
+  'hot-sku',
+  'spread-skus',
+  'orders-mixed',
+] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+function workloadsOf(cell: Cell): Workload[] {
+  if (cell.strategy === 'naive') return ['hot-coupon-20x'];
+  if (cell.granularity === 'global') return ['hot-coupon-20x', 'spread-coupons', 'orders-mixed'];
+  return [...WORKLOADS];
+}
 
 interface Result {
   cell: string;
   workload: Workload;
   round: number;
-  /** The exact limit held (coupon: exactly the limit redeemed; SKU: stock exactly 0, never below) and counter = ledger. */
+  /** The exact limit held (no over-redemption, stock exactly 0 and never below) and counter = ledger. */
   correct: boolean;
   detail: string;
   attempts: number;
@@ -71,13 +134,27 @@ interface Result {
   unexpected: number;
   successesPerS: number;
   answersPerS: number;
+  /** Latency of every answer of the (first) storm, ms. */
   p50Ms: number;
   p99Ms: number;
   optimisticRetries: number;
   backstopFirings: number;
   pgWaitingOnLockMean: number;
   pgWaitingOnLockMax: number;
+  /** Lock-server round trips per successful write; null where no lock server is used. */
+  roundTripsPerSuccess: number | null;
 }
+
+/** What one workload measured, before the cell-level numbers are added. */
+interface Measured {
+  correct: boolean;
+  detail: string;
+  storm: StormResult;
+  /** Successful writes of the whole workload: storm, drain, cancels. */
+  writes: number;
+}
+
+// ------------------------------------------------------------------------------ counters
 
 /** Sums of the strategy counters over the pair's /metrics. */
 async function counters(urls: readonly string[]): Promise<{ retries: number; backstop: number }> {
@@ -95,18 +172,91 @@ async function counters(urls: readonly string[]): Promise<{ retries: number; bac
   return { retries, backstop };
 }
 
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url, application_name: 'couponlock-bench' });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Committed plus rolled-back transactions of the lock database so far (see the header). */
+async function lockDatabaseTransactions(): Promise<number> {
+  return withClient(`${PG_BASE}/postgres`, async (client) => {
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1`,
+      [LOCK_DB],
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
+}
+
+/** Waits (up to 10 s) until no session is left on the lock database: their counters are in. */
+async function lockSessionsGone(): Promise<void> {
+  await withClient(`${PG_BASE}/postgres`, async (client) => {
+    for (let tries = 0; tries < 100; tries++) {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`,
+        [LOCK_DB],
+      );
+      if (rows[0]?.n === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+}
+
+/** Server round-trip counter of a per-workload backend; undefined where none is read. */
+function roundTripCounter(cell: Cell): (() => Promise<number>) | undefined {
+  if (cell.strategy !== 'locked') return undefined;
+  if (cell.backend === 'redis') return () => redisBackend.roundTrips?.() ?? Promise.resolve(0);
+  if (cell.backend === 'zookeeper') {
+    return () => zookeeperBackend.roundTrips?.() ?? Promise.resolve(0);
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------ workloads
+
 function environment(cell: Cell, prefix: string): Record<string, string> {
-  const application = `couponlock-matrix-${cell.name.replace('+', '-')}`;
   const strategy = cell.strategy === 'naive' ? 'locked' : cell.strategy;
   return {
     ...appEnvironment('locked', prefix),
-    DATABASE_URL: `${BENCH_DATABASE_URL}?application_name=${application}`,
+    DATABASE_URL: `${BENCH_DATABASE_URL}?application_name=${applicationOf(cell)}`,
     COUPON_REDEEM_STRATEGY: strategy,
     STOCK_DECREMENT_STRATEGY: strategy,
     LOCK_BACKEND: cell.backend === '-' ? 'redis' : cell.backend,
+    LOCK_DATABASE_URL,
+    LOCK_GRANULARITY: cell.granularity,
     // The naive routes exist only outside production.
     ...(cell.strategy === 'naive' ? { NODE_ENV: 'development', NAIVE_ROUTES_ENABLED: 'true' } : {}),
   };
+}
+
+const applicationOf = (cell: Cell): string => `couponlock-matrix-${cell.name.replace(/\W/g, '-')}`;
+
+/**
+ * Attempt order of a spread workload: attempt a of key k is a*keys + k for whole rounds, and the
+ * list is shuffled with a fixed seed, so hits on one key arrive at random moments (some close
+ * together) and every run sends the same sequence.
+ */
+function spreadOrder(keys: number, perKey: number): number[] {
+  const total = Math.round(keys * perKey);
+  const order = Array.from({ length: total }, (_, i) => i % keys);
+  let seed = 0x2f6b_4a1d;
+  const random = (): number => {
+    // xorshift32: deterministic, good enough to shuffle a request order.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 0x1_0000_0000;
+  };
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
 
 function verdictOfCoupon(verdict: Verdict, naive: boolean): { correct: boolean; detail: string } {
@@ -119,7 +269,7 @@ function verdictOfCoupon(verdict: Verdict, naive: boolean): { correct: boolean; 
   }
   const exact = f.redeemedCount === HOT_LIMIT && f.activeLedgerRows === HOT_LIMIT;
   return {
-    correct: exact && f.successes === HOT_LIMIT,
+    correct: exact && f.successes === HOT_LIMIT && verdict.ok,
     detail: `${f.redeemedCount} of ${HOT_LIMIT}, ledger ${f.activeLedgerRows}`,
   };
 }
@@ -127,6 +277,7 @@ function verdictOfCoupon(verdict: Verdict, naive: boolean): { correct: boolean; 
 function verdictOfStock(verdict: Verdict): { correct: boolean; detail: string } {
   const f = verdict.facts as Record<string, number>;
   const correct =
+    verdict.ok &&
     f.finalStock === 0 &&
     f.lowestStock === 0 &&
     f.ledgerSum === -HOT_STOCK &&
@@ -134,9 +285,226 @@ function verdictOfStock(verdict: Verdict): { correct: boolean; detail: string } 
   return { correct, detail: `stock ${f.finalStock}, ledger ${f.ledgerSum}` };
 }
 
+/**
+ * 1,000 coupons (one batch request), each with maxRedemptions SPREAD_LIMIT and more attempts
+ * than that, each by its own customer. Judged in PostgreSQL: every coupon at exactly its limit,
+ * its counter equal to its active ledger rows, and the 201s equal to the limits' sum.
+ */
+async function spreadCoupons(cluster: Cluster): Promise<Measured> {
+  const runId = newRunId().replace(/\W/g, '');
+  const prefix = `SPREAD${runId}-`.toUpperCase();
+  const created = await cluster.send({
+    method: 'POST',
+    path: '/v1/coupons/batch',
+    admin: true,
+    body: {
+      prefix,
+      count: SPREAD,
+      discountType: 'fixed',
+      discountValue: 100,
+      maxRedemptions: SPREAD_LIMIT,
+      perCustomerLimit: 1,
+      active: true,
+    },
+  });
+  const codes = created.body?.codes;
+  if (created.status !== 201 || !Array.isArray(codes) || codes.length !== SPREAD) {
+    throw new Error(`coupon batch: ${created.status} ${JSON.stringify(created.body)}`);
+  }
+  const order = spreadOrder(SPREAD, SPREAD_ATTEMPTS_PER_KEY);
+  const storm = await runStorm({
+    name: 'spread-coupons',
+    cluster,
+    attempts: order.length,
+    concurrency: CONCURRENCY,
+    request: (index) => ({
+      method: 'POST',
+      path: `/v1/coupons/${String(codes[order[index]])}/redeem`,
+      body: {
+        customerId: `sp-${runId}-${index}`,
+        orderId: `sp-order-${runId}-${index}`,
+        orderAmount: 5000,
+      },
+    }),
+    expect: { success: [201], refusals: [{ status: 409, code: 'COUPON_EXHAUSTED' }] },
+  });
+  const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
+    const { rows } = await client.query<{
+      coupons: number;
+      offLimit: number;
+      counterNotLedger: number;
+      redeemed: number;
+    }>(
+      `SELECT count(*)::int AS "coupons",
+              count(*) FILTER (WHERE c.redeemed_count <> c.max_redemptions)::int AS "offLimit",
+              count(*) FILTER (WHERE c.redeemed_count <> coalesce(r.active, 0))::int
+                AS "counterNotLedger",
+              coalesce(sum(c.redeemed_count), 0)::int AS "redeemed"
+         FROM coupons c
+         LEFT JOIN (SELECT coupon_id, count(*) AS active FROM redemptions
+                     WHERE status = 'active' GROUP BY coupon_id) r ON r.coupon_id = c.id
+        WHERE starts_with(c.code, $1)`,
+      [prefix],
+    );
+    return rows[0];
+  });
+  const expected = SPREAD * SPREAD_LIMIT;
+  const correct =
+    facts !== undefined &&
+    facts.coupons === SPREAD &&
+    facts.offLimit === 0 &&
+    facts.counterNotLedger === 0 &&
+    storm.successes === expected &&
+    storm.unexpected === 0;
+  return {
+    correct,
+    detail:
+      `${facts?.redeemed} of ${expected} over ${facts?.coupons} coupons, ` +
+      `${facts?.offLimit} off limit, ${facts?.counterNotLedger} counter != ledger`,
+    storm,
+    writes: storm.successes,
+  };
+}
+
+/**
+ * 1,000 SKUs with SPREAD_LIMIT units each, decremented one unit at a time by more attempts
+ * than units. Judged in PostgreSQL: every stock exactly 0 (never below), equal to its initial
+ * stock plus its ledger, and the 200s equal to the units there were.
+ */
+async function spreadSkus(cluster: Cluster, urls: readonly string[]): Promise<Measured> {
+  const runId = newRunId().replace(/\W/g, '');
+  const prefix = `SPREAD${runId}-`.toUpperCase();
+  const sku = (i: number): string => `${prefix}${String(i).padStart(4, '0')}`;
+  await seed(urls, SPREAD, '/v1/products', (i) => ({
+    sku: sku(i),
+    name: `matrix spread ${i}`,
+    priceAmount: 100,
+    stock: SPREAD_LIMIT,
+  }));
+  const order = spreadOrder(SPREAD, SPREAD_ATTEMPTS_PER_KEY);
+  const storm = await runStorm({
+    name: 'spread-skus',
+    cluster,
+    attempts: order.length,
+    concurrency: CONCURRENCY,
+    request: (index) => ({
+      method: 'POST',
+      path: `/v1/products/${sku(order[index])}/decrement`,
+      body: { quantity: 1, reference: `sp-${runId}-${index}` },
+    }),
+    expect: { success: [200], refusals: [{ status: 409, code: 'INSUFFICIENT_STOCK' }] },
+  });
+  const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
+    const { rows } = await client.query<{
+      skus: number;
+      notZero: number;
+      counterNotLedger: number;
+      lowest: number;
+    }>(
+      `SELECT count(*)::int AS "skus",
+              count(*) FILTER (WHERE p.stock <> 0)::int AS "notZero",
+              count(*) FILTER (WHERE p.stock <> p.initial_stock + coalesce(m.delta, 0))::int
+                AS "counterNotLedger",
+              coalesce(min(p.stock), 0)::int AS "lowest"
+         FROM products p
+         LEFT JOIN (SELECT product_id, sum(delta) AS delta FROM inventory_movements
+                     GROUP BY product_id) m ON m.product_id = p.id
+        WHERE starts_with(p.sku, $1)`,
+      [prefix],
+    );
+    return rows[0];
+  });
+  const expected = SPREAD * SPREAD_LIMIT;
+  const correct =
+    facts !== undefined &&
+    facts.skus === SPREAD &&
+    facts.notZero === 0 &&
+    facts.lowest === 0 &&
+    facts.counterNotLedger === 0 &&
+    storm.successes === expected &&
+    storm.unexpected === 0;
+  return {
+    correct,
+    detail:
+      `${storm.successes} of ${expected} units over ${facts?.skus} SKUs, ` +
+      `${facts?.notZero} not at 0, ${facts?.counterNotLedger} stock != ledger`,
+    storm,
+    writes: storm.successes,
+  };
+}
+
+async function measure(cell: Cell, workload: Workload, cluster: Cluster, urls: readonly string[]) {
+  const ctx = { cluster, concurrency: CONCURRENCY };
+  const first = (verdict: Verdict): StormResult => {
+    const storm = verdict.storms[0];
+    if (!storm) throw new Error(`${cell.name} ${workload}: no storm`);
+    return storm;
+  };
+  switch (workload) {
+    case 'hot-coupon-20x': {
+      const naive = cell.strategy === 'naive';
+      const options = { limit: HOT_LIMIT, oversubscription: OVERSUBSCRIPTION };
+      const verdict = naive ? await naiveHotCoupon(ctx, options) : await hotCoupon(ctx, options);
+      const storm = first(verdict);
+      return { ...verdictOfCoupon(verdict, naive), storm, writes: storm.successes };
+    }
+    case 'spread-coupons':
+      return spreadCoupons(cluster);
+    case 'hot-sku': {
+      const verdict = await stockDecrement(ctx, { stock: HOT_STOCK, oversubscription: 3 });
+      const storm = first(verdict);
+      return {
+        ...verdictOfStock(verdict),
+        storm,
+        writes: storm.successes + Number(verdict.facts.drained),
+      };
+    }
+    case 'spread-skus':
+      return spreadSkus(cluster, urls);
+    case 'orders-mixed': {
+      const verdict = await ordersMixed(ctx, {
+        limit: ORDERS_LIMIT,
+        oversubscription: 4,
+        plainOrders: ORDERS_PLAIN,
+      });
+      const f = verdict.facts;
+      const storm = first(verdict);
+      return {
+        correct: verdict.ok && f.placedWithCoupon === ORDERS_LIMIT,
+        detail:
+          `${f.placedWithCoupon} coupon orders of ${ORDERS_LIMIT}, ${f.placedPlain} plain; ` +
+          `${f.cancelsOk}/${f.cancels} cancels ok, coupon back to ${f.redeemedAfterCancels}`,
+        storm,
+        writes: verdict.storms.reduce((sum, s) => sum + s.successes, 0),
+      };
+    }
+  }
+}
+
+/**
+ * One cell: one app pair for all its workloads, except with the postgres lock, whose round
+ * trips are only known once the pair's sessions have exited: there each workload gets a pair.
+ */
 async function runCell(cell: Cell, round: number): Promise<Result[]> {
-  const prefix = `bench:matrix:${process.pid}:${cell.name.replace('+', '-')}:${round}:`;
+  const pgLock = cell.strategy === 'locked' && cell.backend === 'postgres';
+  const workloads = workloadsOf(cell);
+  const groups = pgLock ? workloads.map((workload) => [workload]) : [workloads];
+  const results: Result[] = [];
+  for (const [i, group] of groups.entries())
+    results.push(...(await runPair(cell, round, i, group)));
+  return results;
+}
+
+async function runPair(
+  cell: Cell,
+  round: number,
+  pair: number,
+  workloads: readonly Workload[],
+): Promise<Result[]> {
+  const prefix = `bench:matrix:${process.pid}:${cell.name.replace(/\W/g, '-')}:${round}:${pair}:`;
   const env = environment(cell, prefix);
+  const pgLock = cell.strategy === 'locked' && cell.backend === 'postgres';
+  const lockTransactionsBefore = pgLock ? await lockDatabaseTransactions() : 0;
   const apps = await Promise.all([AppInstance.start(env), AppInstance.start(env)]);
   const urls = apps.map((app) => app.url);
   const cluster = new Cluster({
@@ -145,41 +513,37 @@ async function runCell(cell: Cell, round: number): Promise<Result[]> {
     adminApiKey: ADMIN_KEY,
     connectionsPerUrl: CONCURRENCY / 2 + 8,
   });
-  const application = `couponlock-matrix-${cell.name.replace('+', '-')}`;
+  const roundTrips = roundTripCounter(cell);
   const results: Result[] = [];
+  let writes = 0;
   try {
-    const workloads: Workload[] =
-      cell.strategy === 'naive' ? ['hot-coupon-20x'] : ['hot-coupon-20x', 'hot-sku'];
     for (const workload of workloads) {
       const before = await counters(urls);
-      const sampler = await startActivitySampler(50, application);
-      const ctx = { cluster, concurrency: CONCURRENCY };
-      let verdict: Verdict;
+      const tripsBefore = await roundTrips?.();
+      const sampler = await startActivitySampler(50, applicationOf(cell));
+      let measured: Measured;
       let samples: ActivitySample[] = [];
       try {
-        verdict =
-          workload === 'hot-sku'
-            ? await stockDecrement(ctx, { stock: HOT_STOCK, oversubscription: 3 })
-            : cell.strategy === 'naive'
-              ? await naiveHotCoupon(ctx, { limit: HOT_LIMIT, oversubscription: OVERSUBSCRIPTION })
-              : await hotCoupon(ctx, { limit: HOT_LIMIT, oversubscription: OVERSUBSCRIPTION });
+        measured = await measure(cell, workload, cluster, urls);
       } finally {
         samples = await sampler.stop();
       }
+      const tripsAfter = await roundTrips?.();
       const activity = summariseActivity(samples);
       const after = await counters(urls);
-      const storm = verdict.storms[0];
-      if (!storm) throw new Error(`${cell.name} ${workload}: no storm`);
+      const { storm } = measured;
+      writes += measured.writes;
       const seconds = storm.durationMs / 1000;
-      const judged =
-        workload === 'hot-sku'
-          ? verdictOfStock(verdict)
-          : verdictOfCoupon(verdict, cell.strategy === 'naive');
+      const trips =
+        tripsBefore === undefined || tripsAfter === undefined
+          ? null
+          : (tripsAfter - tripsBefore) / Math.max(1, measured.writes);
       results.push({
         cell: cell.name,
         workload,
         round,
-        ...judged,
+        correct: measured.correct,
+        detail: measured.detail,
         attempts: storm.attempts,
         successes: storm.successes,
         unexpected: storm.unexpected,
@@ -191,11 +555,13 @@ async function runCell(cell: Cell, round: number): Promise<Result[]> {
         backstopFirings: after.backstop - before.backstop,
         pgWaitingOnLockMean: activity.mean.waitingOnLock,
         pgWaitingOnLockMax: activity.max.waitingOnLock,
+        roundTripsPerSuccess: trips,
       });
       process.stdout.write(
-        `  ${cell.name.padEnd(17)} ${workload.padEnd(15)} ${judged.correct ? 'held ' : 'FAIL '} ` +
-          `${judged.detail}; ${(storm.successes / seconds).toFixed(1)} ok/s, ` +
-          `p99 ${storm.latency.p99.toFixed(0)} ms\n`,
+        `  ${cell.name.padEnd(17)} ${workload.padEnd(15)} ${measured.correct ? 'held ' : 'FAIL '} ` +
+          `${measured.detail}; ${(storm.successes / seconds).toFixed(1)} ok/s, ` +
+          `p99 ${storm.latency.p99.toFixed(0)} ms` +
+          `${trips === null ? '' : `, ${trips.toFixed(1)} round trips/write`}\n`,
       );
     }
   } finally {
@@ -203,8 +569,16 @@ async function runCell(cell: Cell, round: number): Promise<Result[]> {
     await Promise.all(apps.map((app) => app.stop()));
     await deleteRedisKeys(prefix).catch(() => 0);
   }
+  if (pgLock) {
+    // Sessions report their counters when they exit: once the pair's are gone, this is complete.
+    await lockSessionsGone();
+    const transactions = (await lockDatabaseTransactions()) - lockTransactionsBefore;
+    for (const result of results) result.roundTripsPerSuccess = transactions / Math.max(1, writes);
+  }
   return results;
 }
+
+// ------------------------------------------------------------------------------ report
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -212,47 +586,226 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-function report(results: readonly Result[], startedAt: Date, seconds: number): string {
-  const lines = [
-    '# Strategy matrix (partial)',
-    '',
-    `Run ${startedAt.toISOString()}, ${ROUNDS} round(s)${QUICK ? ' (BENCH_QUICK=1)' : ''}, ` +
-      `${seconds.toFixed(0)} s; 2 app instances, ${CONCURRENCY} requests in flight. ` +
-      'Numbers are medians over the rounds; a cell is correct only if every round held.',
-    '',
-    '| workload | cell | correct | detail | successes/s | answers/s | p50 ms | p99 ms | unexpected | optimistic retries | backstop | pg waiting on lock (mean / max) |',
-    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const workload of ['hot-coupon-20x', 'hot-sku'] as const) {
+/** One line of the table: medians over the rounds of one cell on one workload. */
+interface Row {
+  workload: Workload;
+  cell: string;
+  correct: boolean;
+  detail: string;
+  successesPerS: number;
+  answersPerS: number;
+  /** successes/s over atomic's on the same workload, same run. */
+  vsAtomic: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  unexpected: number;
+  optimisticRetries: number;
+  backstopFirings: number;
+  pgWaitingOnLockMean: number;
+  pgWaitingOnLockMax: number;
+  roundTripsPerSuccess: number | null;
+}
+
+function rowsOf(results: readonly Result[]): Row[] {
+  const rows: Row[] = [];
+  for (const workload of WORKLOADS) {
+    const of = (name: string): Result[] =>
+      results.filter((r) => r.cell === name && r.workload === workload);
+    const atomic = of('atomic');
+    const atomicRate = atomic.length ? median(atomic.map((r) => r.successesPerS)) : null;
     for (const cell of CELLS) {
-      const rows = results.filter((r) => r.cell === cell.name && r.workload === workload);
-      if (rows.length === 0) continue;
-      const m = (pick: (r: Result) => number) => median(rows.map(pick));
-      lines.push(
-        `| ${workload} | ${cell.name} | ${rows.every((r) => r.correct) ? 'yes' : '**NO**'} | ` +
-          `${rows[rows.length - 1].detail} | ${m((r) => r.successesPerS).toFixed(1)} | ` +
-          `${m((r) => r.answersPerS).toFixed(0)} | ${m((r) => r.p50Ms).toFixed(0)} | ` +
-          `${m((r) => r.p99Ms).toFixed(0)} | ${m((r) => r.unexpected)} | ` +
-          `${m((r) => r.optimisticRetries)} | ${m((r) => r.backstopFirings)} | ` +
-          `${m((r) => r.pgWaitingOnLockMean).toFixed(1)} / ${m((r) => r.pgWaitingOnLockMax)} |`,
-      );
+      const runs = of(cell.name);
+      if (runs.length === 0) continue;
+      const m = (pick: (r: Result) => number): number => median(runs.map(pick));
+      const trips = runs.map((r) => r.roundTripsPerSuccess).filter((t) => t !== null);
+      const rate = m((r) => r.successesPerS);
+      rows.push({
+        workload,
+        cell: cell.name,
+        correct: runs.every((r) => r.correct),
+        detail: runs[runs.length - 1].detail,
+        successesPerS: rate,
+        answersPerS: m((r) => r.answersPerS),
+        vsAtomic: atomicRate ? rate / atomicRate : null,
+        p50Ms: m((r) => r.p50Ms),
+        p99Ms: m((r) => r.p99Ms),
+        unexpected: m((r) => r.unexpected),
+        optimisticRetries: m((r) => r.optimisticRetries),
+        backstopFirings: m((r) => r.backstopFirings),
+        pgWaitingOnLockMean: m((r) => r.pgWaitingOnLockMean),
+        pgWaitingOnLockMax: m((r) => r.pgWaitingOnLockMax),
+        roundTripsPerSuccess: trips.length ? median(trips) : null,
+      });
     }
+  }
+  return rows;
+}
+
+function report(rows: readonly Row[], startedAt: Date, seconds: number): string {
+  const lines = [
+    '# Strategy matrix',
+    '',
+    `\`${COMMAND}\`, run ${startedAt.toISOString()}, ${ROUNDS} round(s), ` +
+      `${seconds.toFixed(0)} s; 2 app instances, ${CONCURRENCY} requests in flight. ` +
+      'Numbers are medians over the rounds; a cell is correct only if every round held. ' +
+      'Chart: matrix.svg (matrix.png).',
+    '',
+    `Workloads: hot-coupon-20x = one coupon, limit ${HOT_LIMIT}, ${HOT_LIMIT * OVERSUBSCRIPTION} ` +
+      `redeems; spread-coupons = ${SPREAD} coupons of limit ${SPREAD_LIMIT}, ` +
+      `${SPREAD * SPREAD_ATTEMPTS_PER_KEY} redeems in shuffled order; hot-sku = one SKU, stock ` +
+      `${HOT_STOCK}, decrements of 1..5 with 3x demand; spread-skus = ${SPREAD} SKUs of stock ` +
+      `${SPREAD_LIMIT}, ${SPREAD * SPREAD_ATTEMPTS_PER_KEY} decrements of 1; orders-mixed = ` +
+      `${ORDERS_LIMIT * 4} orders with a coupon of limit ${ORDERS_LIMIT} and ${ORDERS_PLAIN} ` +
+      'without, 1-3 lines over 5 shared SKUs, then every order cancelled twice at once.',
+    '',
+    '| workload | cell | correct | detail | successes/s | × atomic | answers/s | p50 ms | p99 ms | unexpected | optimistic retries | backstop | pg waiting on lock (mean / max) | lock round trips / write |',
+    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    const trips = row.roundTripsPerSuccess === null ? '–' : row.roundTripsPerSuccess.toFixed(1);
+    lines.push(
+      `| ${row.workload} | ${row.cell} | ${row.correct ? 'yes' : '**NO**'} | ${row.detail} | ` +
+        `${row.successesPerS.toFixed(1)} | ${row.vsAtomic === null ? '–' : `${row.vsAtomic.toFixed(2)}×`} | ` +
+        `${row.answersPerS.toFixed(0)} | ${row.p50Ms.toFixed(0)} | ${row.p99Ms.toFixed(0)} | ` +
+        `${row.unexpected} | ${row.optimisticRetries} | ${row.backstopFirings} | ` +
+        `${row.pgWaitingOnLockMean.toFixed(1)} / ${row.pgWaitingOnLockMax} | ${trips} |`,
+    );
   }
   lines.push(
     '',
-    "`unexpected` counts answers other than the success and the scenario's refusal (for " +
-      '`optimistic` these are 503 `CONTENTION` once `OPTIMISTIC_MAX_ATTEMPTS`, 10, runs out; ' +
-      'nothing was written for them). `naive` has no stock route.',
+    "Throughput and latency are those of the workload's (first) storm; p50/p99 cover every " +
+      'answer, refusals included. `unexpected` counts answers other than the success and the ' +
+      "workload's refusal (for `optimistic` these are 503 `CONTENTION` once " +
+      '`OPTIMISTIC_MAX_ATTEMPTS`, 10, runs out; nothing was written for them). ' +
+      '`backstop` is the rise of `couponlock_invariant_backstop_total` over the pair. ' +
+      "`pg waiting on lock` samples pg_stat_activity every 50 ms for the pair's sessions with " +
+      "`wait_event_type = 'Lock'`. Lock round trips per successful write (storm, drain and " +
+      'cancels): redis = server `total_reads_processed` delta, zookeeper = `srvr` Received ' +
+      'delta (both server-wide, so other clients on a shared machine inflate them); postgres = ' +
+      "transactions of the lock's own database (one per lock statement), read once the pair " +
+      "has stopped (PostgreSQL reports a live session's counters lazily), so that cell starts " +
+      'a pair per workload. Refused attempts lock too, so a hot key costs many trips per ' +
+      'write. `naive` has no stock ' +
+      'route; `locked-global` (`LOCK_GRANULARITY=global`) changes only coupon keys, so it skips ' +
+      'the SKU workloads.',
     '',
   );
   return lines.join('\n');
 }
 
+/** Grouped bars of successes/s per workload (own scale each), p99 as a marker, failures in red. */
+function chartSpec(rows: readonly Row[], title: string): object {
+  const values = rows.map((row) => ({
+    workload: row.workload,
+    cell: row.cell,
+    rate: Number(row.successesPerS.toFixed(2)),
+    p99: Math.round(row.p99Ms),
+    verdict: row.correct ? 'held' : 'FAILED',
+    label: row.correct ? '' : 'FAIL',
+  }));
+  const cells = CELLS.map((cell) => cell.name);
+  const x = { field: 'cell', type: 'nominal', sort: cells, title: null, axis: { labels: false } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, fontSize: 15 },
+    background: 'white',
+    data: { values },
+    facet: { field: 'workload', type: 'nominal', sort: [...WORKLOADS], title: null },
+    columns: 3,
+    spec: {
+      width: 260,
+      height: 260,
+      layer: [
+        {
+          // Bars and FAIL labels share one scale; the p99 marker gets its own (right axis).
+          layer: [
+            {
+              mark: { type: 'bar', stroke: 'black', strokeWidth: 0.5 },
+              encoding: {
+                x,
+                y: { field: 'rate', type: 'quantitative', title: 'successes/s (bars)' },
+                color: { field: 'cell', type: 'nominal', sort: cells, title: 'cell' },
+                opacity: {
+                  field: 'verdict',
+                  type: 'nominal',
+                  sort: ['held', 'FAILED'],
+                  scale: { domain: ['held', 'FAILED'], range: [1, 0.35] },
+                  title: 'verdict',
+                },
+              },
+            },
+            {
+              mark: { type: 'text', color: '#c00', fontWeight: 'bold', dy: -8 },
+              encoding: {
+                x,
+                y: { field: 'rate', type: 'quantitative' },
+                text: { field: 'label' },
+              },
+            },
+          ],
+        },
+        {
+          mark: { type: 'point', shape: 'diamond', filled: true, color: 'black', size: 70 },
+          encoding: {
+            x,
+            y: {
+              field: 'p99',
+              type: 'quantitative',
+              title: 'p99 ms (◆)',
+              axis: { orient: 'right' },
+            },
+          },
+        },
+      ],
+      resolve: { scale: { y: 'independent' } },
+    },
+    resolve: { scale: { y: 'independent' } },
+    config: {
+      font: 'DejaVu Sans',
+      axis: { labelFontSize: 11, titleFontSize: 12 },
+      legend: { labelFontSize: 12, titleFontSize: 13 },
+    },
+  };
+}
+
+async function writeChart(rows: readonly Row[], out: string): Promise<void> {
+  const title =
+    `Strategy matrix: successes/s per workload (bars), p99 (◆), ${ROUNDS} round(s)` +
+    `${QUICK ? ', BENCH_QUICK=1' : ''}, 2 instances, ${CONCURRENCY} in flight`;
+  const svg = await renderSvg(chartSpec(rows, title));
+  writeFileSync(join(out, 'matrix.svg'), svg);
+  writeFileSync(join(out, 'matrix.png'), rasterise(svg));
+}
+
+/** `--render`: redraws matrix.md and the chart from matrix.json (run with the same BENCH_QUICK). */
+async function render(out: string): Promise<void> {
+  const saved = JSON.parse(readFileSync(join(out, 'matrix.json'), 'utf8')) as {
+    startedAt: string;
+    seconds: number;
+    rows: Row[];
+    failures: string[];
+  };
+  const notes = saved.failures.map((failure) => `- did not run: ${failure}`).join('\n');
+  writeFileSync(
+    join(out, 'matrix.md'),
+    `${report(saved.rows, new Date(saved.startedAt), saved.seconds)}${notes ? `\n${notes}\n` : ''}`,
+  );
+  await writeChart(saved.rows, out);
+  process.stdout.write('redrew bench/results/matrix.md, matrix.svg, matrix.png\n');
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--render')) return render(join(__dirname, '..', 'results'));
   const startedAt = new Date();
   const started = performance.now();
+  // The redis round-trip counter of bench:lock reads the same variable as the harness.
+  process.env.BENCH_REDIS_URL ??= REDIS_URL;
   snapshotBuild();
   await recreateDatabase();
+  await withClient(`${PG_BASE}/postgres`, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${LOCK_DB} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${LOCK_DB}`);
+  });
   const results: Result[] = [];
   const failures: string[] = [];
   const out = join(__dirname, '..', 'results');
@@ -263,17 +816,19 @@ async function main(): Promise<void> {
     const notes = failures.map((failure) => `- did not run: ${failure}`).join('\n');
     writeFileSync(
       join(out, 'matrix.md'),
-      `${report(results, startedAt, seconds)}${notes ? `\n${notes}\n` : ''}`,
+      `${report(rowsOf(results), startedAt, seconds)}${notes ? `\n${notes}\n` : ''}`,
     );
     writeFileSync(
       join(out, 'matrix.json'),
       `${JSON.stringify(
         {
+          command: COMMAND,
           startedAt,
           quick: QUICK,
           rounds: ROUNDS,
           concurrency: CONCURRENCY,
           seconds,
+          rows: rowsOf(results),
           results,
           failures,
         },
@@ -282,22 +837,29 @@ async function main(): Promise<void> {
       )}\n`,
     );
   };
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    const order = round % 2 === 1 ? CELLS : [...CELLS].reverse();
-    process.stdout.write(`round ${round}/${ROUNDS}: ${order.map((c) => c.name).join(', ')}\n`);
-    for (const cell of order) {
-      try {
-        results.push(...(await runCell(cell, round)));
-      } catch (error) {
-        const message = `${cell.name} round ${round}: ${String((error as Error).message).split('\n')[0]}`;
-        failures.push(message);
-        process.stdout.write(`  ${message}\n`);
+  try {
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const order = round % 2 === 1 ? CELLS : [...CELLS].reverse();
+      process.stdout.write(`round ${round}/${ROUNDS}: ${order.map((c) => c.name).join(', ')}\n`);
+      for (const cell of order) {
+        try {
+          results.push(...(await runCell(cell, round)));
+        } catch (error) {
+          const message = `${cell.name} round ${round}: ${String((error as Error).message).split('\n')[0]}`;
+          failures.push(message);
+          process.stdout.write(`  ${message}\n`);
+        }
+        write();
       }
-      write();
     }
+  } finally {
+    await redisBackend.teardown?.();
   }
+  await writeChart(rowsOf(results), out);
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`wrote bench/results/matrix.md and matrix.json (${seconds.toFixed(0)} s)\n`);
+  process.stdout.write(
+    `wrote bench/results/matrix.md, matrix.json, matrix.svg, matrix.png (${seconds.toFixed(0)} s)\n`,
+  );
   if (failures.length > 0) process.exitCode = 1;
 }
 
