@@ -13,9 +13,9 @@
  * Cells: naive, atomic, pessimistic, optimistic, locked+redis, locked+postgres,
  * locked+zookeeper, locked-global (redis, LOCK_GRANULARITY=global). Workloads:
  *   - hot-coupon-20x: one coupon, limit L, 20 L concurrent redeems (load/scenarios hotCoupon);
- *   - spread-coupons: 1,000 coupons, every one oversubscribed, attempts in shuffled order;
+ *   - spread-coupons: 1,000 coupons, redeems at random coupons (some hit more than the limit);
  *   - hot-sku: one SKU, decrements of 1..5 with about 3x demand, then a drain (stockDecrement);
- *   - spread-skus: 1,000 SKUs, every one oversubscribed, attempts in shuffled order;
+ *   - spread-skus: 1,000 SKUs, decrements at random SKUs (some hit more than the stock);
  *   - orders-mixed: multi-line orders, most with one limited coupon, over shared SKUs, then a
  *     double-cancel storm (load/scenarios ordersMixed).
  * `naive` runs only the hot coupon (the naive routes are coupons only); `locked-global` skips
@@ -24,9 +24,10 @@
  * machine hurts every cell alike.
  *
  * Lock-server round trips, per successful write (storm successes, plus drain and cancels):
- *   - redis: the server's `total_reads_processed` delta over the workload (one read per round
- *     trip, pipelined or not), as bench:lock counts it. Server-wide: other clients of the same
- *     Redis add to it, so it is an upper bound on a shared machine;
+ *   - redis: commands the clients send to the bench's Redis database over the workload, counted
+ *     with MONITOR (each is a request and its answer; commands run inside Lua scripts excluded).
+ *     Give the bench its own database number (BENCH_REDIS_URL=redis://host:6379/N) on a shared
+ *     server;
  *   - zookeeper: the server's `srvr` "Received" packet delta over the workload, pings included;
  *   - postgres: the lock lives in its own database (`<BENCH_DB_NAME>_lock`), whose
  *     pg_stat_database transaction count (one per lock statement, each autocommitted) is read
@@ -40,6 +41,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { newRunId, runStorm, type StormResult } from '../../load/harness';
 import { Cluster } from '../../load/http';
@@ -62,21 +64,20 @@ import {
   STOREFRONT_KEY,
   summariseActivity,
 } from '../http/harness';
-import redisBackend from '../lock/backends/redis';
 import zookeeperBackend from '../lock/backends/zookeeper';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 1 : 3;
 const CONCURRENCY = 64;
-const HOT_LIMIT = QUICK ? 25 : 50;
+const HOT_LIMIT = QUICK ? 15 : 50;
 const OVERSUBSCRIPTION = 20;
-const HOT_STOCK = QUICK ? 250 : 500;
+const HOT_STOCK = QUICK ? 150 : 500;
 const SPREAD = 1000;
 /** Spread workloads: limit (or stock) per coupon (or SKU), and attempts per coupon (or SKU). */
 const SPREAD_LIMIT = QUICK ? 1 : 2;
-const SPREAD_ATTEMPTS_PER_KEY = QUICK ? 1.5 : 3;
-const ORDERS_LIMIT = QUICK ? 20 : 30;
-const ORDERS_PLAIN = QUICK ? 20 : 40;
+const SPREAD_ATTEMPTS = QUICK ? 600 : 3000;
+const ORDERS_LIMIT = QUICK ? 12 : 30;
+const ORDERS_PLAIN = QUICK ? 12 : 40;
 const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgres://couponlock:couponlock@127.0.0.1:5432';
 const LOCK_DB = `${BENCH_DB}_lock`;
 const LOCK_DATABASE_URL = `${PG_BASE}/${LOCK_DB}`;
@@ -207,12 +208,45 @@ async function lockSessionsGone(): Promise<void> {
   });
 }
 
-/** Server round-trip counter of a per-workload backend; undefined where none is read. */
-function roundTripCounter(cell: Cell): (() => Promise<number>) | undefined {
+/**
+ * Counts the commands clients send to the Redis database of REDIS_URL, through MONITOR: each is
+ * one request and its answer. Commands a Lua script runs inside the server are not counted (their
+ * source is "lua"), nor are other databases (other users of a shared server), nor MONITOR's own.
+ * INFO's total_reads_processed would not do: under load one read carries the pipelined commands
+ * of many requests.
+ */
+async function redisCommandCounter(): Promise<{ count: () => number; stop: () => void }> {
+  const database = new URL(REDIS_URL).pathname.replace('/', '') || '0';
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await client.connect();
+  const monitor = await client.monitor();
+  let commands = 0;
+  monitor.on('monitor', (_time: string, _args: string[], source: string, db: string) => {
+    if (source !== 'lua' && db === database) commands += 1;
+  });
+  return {
+    count: () => commands,
+    stop: () => {
+      monitor.disconnect();
+      client.disconnect();
+    },
+  };
+}
+
+/** Server request counter of a per-workload backend; undefined where none is read. */
+async function roundTripCounter(
+  cell: Cell,
+): Promise<{ read: () => Promise<number>; stop: () => void } | undefined> {
   if (cell.strategy !== 'locked') return undefined;
-  if (cell.backend === 'redis') return () => redisBackend.roundTrips?.() ?? Promise.resolve(0);
+  if (cell.backend === 'redis') {
+    const counter = await redisCommandCounter();
+    return { read: () => Promise.resolve(counter.count()), stop: counter.stop };
+  }
   if (cell.backend === 'zookeeper') {
-    return () => zookeeperBackend.roundTrips?.() ?? Promise.resolve(0);
+    return {
+      read: () => zookeeperBackend.roundTrips?.() ?? Promise.resolve(0),
+      stop: () => undefined,
+    };
   }
   return undefined;
 }
@@ -237,26 +271,45 @@ function environment(cell: Cell, prefix: string): Record<string, string> {
 const applicationOf = (cell: Cell): string => `couponlock-matrix-${cell.name.replace(/\W/g, '-')}`;
 
 /**
- * Attempt order of a spread workload: attempt a of key k is a*keys + k for whole rounds, and the
- * list is shuffled with a fixed seed, so hits on one key arrive at random moments (some close
- * together) and every run sends the same sequence.
+ * Which key each attempt of a spread workload hits: uniformly at random with a fixed seed
+ * (xorshift32), so some keys are hit several times, at random moments, and every run sends the
+ * same sequence. `hits[k]` is how many attempts key k gets.
  */
-function spreadOrder(keys: number, perKey: number): number[] {
-  const total = Math.round(keys * perKey);
-  const order = Array.from({ length: total }, (_, i) => i % keys);
+function spreadPlan(keys: number, attempts: number): { order: number[]; hits: number[] } {
   let seed = 0x2f6b_4a1d;
   const random = (): number => {
-    // xorshift32: deterministic, good enough to shuffle a request order.
     seed ^= seed << 13;
     seed ^= seed >>> 17;
     seed ^= seed << 5;
     return (seed >>> 0) / 0x1_0000_0000;
   };
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  const order = Array.from({ length: attempts }, () => Math.floor(random() * keys));
+  const hits = new Array<number>(keys).fill(0);
+  for (const key of order) hits[key] += 1;
+  return { order, hits };
+}
+
+/**
+ * Checks of the load scenarios that compare with a limit exactly or say that nothing failed. An
+ * error answer (503 LOCK_TIMEOUT, CONTENTION, ...) writes nothing, so it may leave a limit short
+ * without breaking an invariant: those are judged here by "shortfall <= error answers" instead,
+ * and the errors are shown in `unexpected`. Every other check of the scenario must pass.
+ */
+const EXACTNESS =
+  /unexpected answers|: successes$|: refusals \(|== limit|remaining == (0|limit)|all placed/;
+
+function invariantsHeld(verdict: Verdict): boolean {
+  return verdict.checks.every((check) => check.ok || EXACTNESS.test(check.name));
+}
+
+/** The error answers of a storm, e.g. "3x 503 LOCK_TIMEOUT", or '' when there were none. */
+function errorsOf(storm: StormResult): string {
+  const errors = Object.entries(storm.byAnswer).filter(([key]) => !/^[234]/.test(key));
+  return errors.length ? `; ${errors.map(([key, n]) => `${n}x ${key}`).join(', ')}` : '';
+}
+
+function shortfall(limit: number, reached: number): string {
+  return reached < limit ? ` (${limit - reached} short)` : '';
 }
 
 function verdictOfCoupon(verdict: Verdict, naive: boolean): { correct: boolean; detail: string } {
@@ -267,28 +320,42 @@ function verdictOfCoupon(verdict: Verdict, naive: boolean): { correct: boolean; 
       detail: `${f.ledgerCount} redeemed of ${HOT_LIMIT} (over-redeemed by ${f.overRedeemed})`,
     };
   }
-  const exact = f.redeemedCount === HOT_LIMIT && f.activeLedgerRows === HOT_LIMIT;
+  const storm = verdict.storms[0];
+  const redeemed = f.redeemedCount;
+  const correct =
+    invariantsHeld(verdict) &&
+    redeemed <= HOT_LIMIT &&
+    HOT_LIMIT - redeemed <= (storm?.unexpected ?? 0) &&
+    f.activeLedgerRows === redeemed &&
+    f.successes === redeemed;
   return {
-    correct: exact && f.successes === HOT_LIMIT && verdict.ok,
-    detail: `${f.redeemedCount} of ${HOT_LIMIT}, ledger ${f.activeLedgerRows}`,
+    correct,
+    detail:
+      `${redeemed} of ${HOT_LIMIT}${shortfall(HOT_LIMIT, redeemed)}, ledger ${f.activeLedgerRows}` +
+      `${storm ? errorsOf(storm) : ''}`,
   };
 }
 
 function verdictOfStock(verdict: Verdict): { correct: boolean; detail: string } {
   const f = verdict.facts as Record<string, number>;
+  const storm = verdict.storms[0];
   const correct =
-    verdict.ok &&
+    invariantsHeld(verdict) &&
     f.finalStock === 0 &&
-    f.lowestStock === 0 &&
+    f.lowestStock >= 0 &&
     f.ledgerSum === -HOT_STOCK &&
     f.stockAfterStorm === HOT_STOCK - f.grantedInStorm;
-  return { correct, detail: `stock ${f.finalStock}, ledger ${f.ledgerSum}` };
+  return {
+    correct,
+    detail: `stock ${f.finalStock}, ledger ${f.ledgerSum}${storm ? errorsOf(storm) : ''}`,
+  };
 }
 
 /**
- * 1,000 coupons (one batch request), each with maxRedemptions SPREAD_LIMIT and more attempts
- * than that, each by its own customer. Judged in PostgreSQL: every coupon at exactly its limit,
- * its counter equal to its active ledger rows, and the 201s equal to the limits' sum.
+ * 1,000 coupons (one batch request) of maxRedemptions SPREAD_LIMIT, SPREAD_ATTEMPTS redeems at
+ * random coupons (see spreadPlan), each by its own customer. Judged in PostgreSQL, coupon by
+ * coupon: redeemed == min(limit, attempts on it) unless an error answer explains the gap, never
+ * above the limit, counter == active ledger rows; and the 201s == the rows.
  */
 async function spreadCoupons(cluster: Cluster): Promise<Measured> {
   const runId = newRunId().replace(/\W/g, '');
@@ -311,7 +378,7 @@ async function spreadCoupons(cluster: Cluster): Promise<Measured> {
   if (created.status !== 201 || !Array.isArray(codes) || codes.length !== SPREAD) {
     throw new Error(`coupon batch: ${created.status} ${JSON.stringify(created.body)}`);
   }
-  const order = spreadOrder(SPREAD, SPREAD_ATTEMPTS_PER_KEY);
+  const { order, hits } = spreadPlan(SPREAD, SPREAD_ATTEMPTS);
   const storm = await runStorm({
     name: 'spread-coupons',
     cluster,
@@ -328,48 +395,57 @@ async function spreadCoupons(cluster: Cluster): Promise<Measured> {
     }),
     expect: { success: [201], refusals: [{ status: 409, code: 'COUPON_EXHAUSTED' }] },
   });
+  const wanted = hits.map((n) => Math.min(SPREAD_LIMIT, n));
   const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
     const { rows } = await client.query<{
       coupons: number;
-      offLimit: number;
+      overLimit: number;
+      short: number;
       counterNotLedger: number;
       redeemed: number;
     }>(
-      `SELECT count(*)::int AS "coupons",
-              count(*) FILTER (WHERE c.redeemed_count <> c.max_redemptions)::int AS "offLimit",
+      `WITH want AS (SELECT unnest($1::text[]) AS code, unnest($2::int[]) AS n)
+       SELECT count(*)::int AS "coupons",
+              count(*) FILTER (WHERE c.redeemed_count > c.max_redemptions)::int AS "overLimit",
+              coalesce(sum(w.n - c.redeemed_count) FILTER (WHERE c.redeemed_count < w.n), 0)::int
+                AS "short",
               count(*) FILTER (WHERE c.redeemed_count <> coalesce(r.active, 0))::int
                 AS "counterNotLedger",
               coalesce(sum(c.redeemed_count), 0)::int AS "redeemed"
-         FROM coupons c
+         FROM want w
+         JOIN coupons c ON c.code = w.code
          LEFT JOIN (SELECT coupon_id, count(*) AS active FROM redemptions
-                     WHERE status = 'active' GROUP BY coupon_id) r ON r.coupon_id = c.id
-        WHERE starts_with(c.code, $1)`,
-      [prefix],
+                     WHERE status = 'active' GROUP BY coupon_id) r ON r.coupon_id = c.id`,
+      [codes.map(String), wanted],
     );
     return rows[0];
   });
-  const expected = SPREAD * SPREAD_LIMIT;
+  const expected = wanted.reduce((sum, n) => sum + n, 0);
+  const redeemed = facts?.redeemed ?? 0;
   const correct =
     facts !== undefined &&
     facts.coupons === SPREAD &&
-    facts.offLimit === 0 &&
+    facts.overLimit === 0 &&
     facts.counterNotLedger === 0 &&
-    storm.successes === expected &&
-    storm.unexpected === 0;
+    facts.short <= storm.unexpected &&
+    redeemed <= expected &&
+    storm.successes === redeemed;
   return {
     correct,
     detail:
-      `${facts?.redeemed} of ${expected} over ${facts?.coupons} coupons, ` +
-      `${facts?.offLimit} off limit, ${facts?.counterNotLedger} counter != ledger`,
+      `${redeemed} of ${expected}${shortfall(expected, redeemed)} over ${facts?.coupons} ` +
+      `coupons, ${facts?.overLimit} over limit, ${facts?.counterNotLedger} counter != ledger` +
+      errorsOf(storm),
     storm,
     writes: storm.successes,
   };
 }
 
 /**
- * 1,000 SKUs with SPREAD_LIMIT units each, decremented one unit at a time by more attempts
- * than units. Judged in PostgreSQL: every stock exactly 0 (never below), equal to its initial
- * stock plus its ledger, and the 200s equal to the units there were.
+ * 1,000 SKUs of stock SPREAD_LIMIT, SPREAD_ATTEMPTS decrements of one unit at random SKUs (see
+ * spreadPlan). Judged in PostgreSQL, SKU by SKU: units taken == min(stock, attempts on it)
+ * unless an error answer explains the gap, stock never below 0, stock == initial + ledger; and
+ * the 200s == the units taken.
  */
 async function spreadSkus(cluster: Cluster, urls: readonly string[]): Promise<Measured> {
   const runId = newRunId().replace(/\W/g, '');
@@ -381,7 +457,7 @@ async function spreadSkus(cluster: Cluster, urls: readonly string[]): Promise<Me
     priceAmount: 100,
     stock: SPREAD_LIMIT,
   }));
-  const order = spreadOrder(SPREAD, SPREAD_ATTEMPTS_PER_KEY);
+  const { order, hits } = spreadPlan(SPREAD, SPREAD_ATTEMPTS);
   const storm = await runStorm({
     name: 'spread-skus',
     cluster,
@@ -394,40 +470,46 @@ async function spreadSkus(cluster: Cluster, urls: readonly string[]): Promise<Me
     }),
     expect: { success: [200], refusals: [{ status: 409, code: 'INSUFFICIENT_STOCK' }] },
   });
+  const wanted = hits.map((n) => Math.min(SPREAD_LIMIT, n));
   const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
     const { rows } = await client.query<{
       skus: number;
-      notZero: number;
+      short: number;
       counterNotLedger: number;
       lowest: number;
+      taken: number;
     }>(
-      `SELECT count(*)::int AS "skus",
-              count(*) FILTER (WHERE p.stock <> 0)::int AS "notZero",
+      `WITH want AS (SELECT unnest($1::text[]) AS sku, unnest($2::int[]) AS n)
+       SELECT count(*)::int AS "skus",
+              coalesce(sum(w.n - (p.initial_stock - p.stock))
+                FILTER (WHERE p.initial_stock - p.stock < w.n), 0)::int AS "short",
               count(*) FILTER (WHERE p.stock <> p.initial_stock + coalesce(m.delta, 0))::int
                 AS "counterNotLedger",
-              coalesce(min(p.stock), 0)::int AS "lowest"
-         FROM products p
+              coalesce(min(p.stock), 0)::int AS "lowest",
+              coalesce(sum(p.initial_stock - p.stock), 0)::int AS "taken"
+         FROM want w
+         JOIN products p ON p.sku = w.sku
          LEFT JOIN (SELECT product_id, sum(delta) AS delta FROM inventory_movements
-                     GROUP BY product_id) m ON m.product_id = p.id
-        WHERE starts_with(p.sku, $1)`,
-      [prefix],
+                     GROUP BY product_id) m ON m.product_id = p.id`,
+      [hits.map((_, i) => sku(i)), wanted],
     );
     return rows[0];
   });
-  const expected = SPREAD * SPREAD_LIMIT;
+  const expected = wanted.reduce((sum, n) => sum + n, 0);
+  const taken = facts?.taken ?? 0;
   const correct =
     facts !== undefined &&
     facts.skus === SPREAD &&
-    facts.notZero === 0 &&
-    facts.lowest === 0 &&
+    facts.lowest >= 0 &&
     facts.counterNotLedger === 0 &&
-    storm.successes === expected &&
-    storm.unexpected === 0;
+    facts.short <= storm.unexpected &&
+    taken <= expected &&
+    storm.successes === taken;
   return {
     correct,
     detail:
-      `${storm.successes} of ${expected} units over ${facts?.skus} SKUs, ` +
-      `${facts?.notZero} not at 0, ${facts?.counterNotLedger} stock != ledger`,
+      `${taken} of ${expected} units${shortfall(expected, taken)} over ${facts?.skus} SKUs, ` +
+      `lowest ${facts?.lowest}, ${facts?.counterNotLedger} stock != ledger${errorsOf(storm)}`,
     storm,
     writes: storm.successes,
   };
@@ -469,11 +551,19 @@ async function measure(cell: Cell, workload: Workload, cluster: Cluster, urls: r
       });
       const f = verdict.facts;
       const storm = first(verdict);
+      const placed = Number(f.placedWithCoupon);
       return {
-        correct: verdict.ok && f.placedWithCoupon === ORDERS_LIMIT,
+        correct:
+          invariantsHeld(verdict) &&
+          placed <= ORDERS_LIMIT &&
+          ORDERS_LIMIT - placed <= storm.unexpected &&
+          f.redeemedAfterLoad === placed &&
+          f.releasedRows === placed &&
+          f.redeemedAfterCancels === 0,
         detail:
-          `${f.placedWithCoupon} coupon orders of ${ORDERS_LIMIT}, ${f.placedPlain} plain; ` +
-          `${f.cancelsOk}/${f.cancels} cancels ok, coupon back to ${f.redeemedAfterCancels}`,
+          `${placed} coupon orders of ${ORDERS_LIMIT}${shortfall(ORDERS_LIMIT, placed)}, ` +
+          `${f.placedPlain} plain; ${f.cancelsOk}/${f.cancels} cancels ok, coupon back to ` +
+          `${f.redeemedAfterCancels}${errorsOf(storm)}`,
         storm,
         writes: verdict.storms.reduce((sum, s) => sum + s.successes, 0),
       };
@@ -513,13 +603,13 @@ async function runPair(
     adminApiKey: ADMIN_KEY,
     connectionsPerUrl: CONCURRENCY / 2 + 8,
   });
-  const roundTrips = roundTripCounter(cell);
+  const roundTrips = await roundTripCounter(cell);
   const results: Result[] = [];
   let writes = 0;
   try {
     for (const workload of workloads) {
       const before = await counters(urls);
-      const tripsBefore = await roundTrips?.();
+      const tripsBefore = await roundTrips?.read();
       const sampler = await startActivitySampler(50, applicationOf(cell));
       let measured: Measured;
       let samples: ActivitySample[] = [];
@@ -528,7 +618,7 @@ async function runPair(
       } finally {
         samples = await sampler.stop();
       }
-      const tripsAfter = await roundTrips?.();
+      const tripsAfter = await roundTrips?.read();
       const activity = summariseActivity(samples);
       const after = await counters(urls);
       const { storm } = measured;
@@ -565,6 +655,7 @@ async function runPair(
       );
     }
   } finally {
+    roundTrips?.stop();
     await cluster.close();
     await Promise.all(apps.map((app) => app.stop()));
     await deleteRedisKeys(prefix).catch(() => 0);
@@ -652,9 +743,9 @@ function report(rows: readonly Row[], startedAt: Date, seconds: number): string 
     '',
     `Workloads: hot-coupon-20x = one coupon, limit ${HOT_LIMIT}, ${HOT_LIMIT * OVERSUBSCRIPTION} ` +
       `redeems; spread-coupons = ${SPREAD} coupons of limit ${SPREAD_LIMIT}, ` +
-      `${SPREAD * SPREAD_ATTEMPTS_PER_KEY} redeems in shuffled order; hot-sku = one SKU, stock ` +
+      `${SPREAD_ATTEMPTS} redeems at random coupons; hot-sku = one SKU, stock ` +
       `${HOT_STOCK}, decrements of 1..5 with 3x demand; spread-skus = ${SPREAD} SKUs of stock ` +
-      `${SPREAD_LIMIT}, ${SPREAD * SPREAD_ATTEMPTS_PER_KEY} decrements of 1; orders-mixed = ` +
+      `${SPREAD_LIMIT}, ${SPREAD_ATTEMPTS} decrements of 1 at random SKUs; orders-mixed = ` +
       `${ORDERS_LIMIT * 4} orders with a coupon of limit ${ORDERS_LIMIT} and ${ORDERS_PLAIN} ` +
       'without, 1-3 lines over 5 shared SKUs, then every order cancelled twice at once.',
     '',
@@ -679,9 +770,12 @@ function report(rows: readonly Row[], startedAt: Date, seconds: number): string 
       '`OPTIMISTIC_MAX_ATTEMPTS`, 10, runs out; nothing was written for them). ' +
       '`backstop` is the rise of `couponlock_invariant_backstop_total` over the pair. ' +
       "`pg waiting on lock` samples pg_stat_activity every 50 ms for the pair's sessions with " +
-      "`wait_event_type = 'Lock'`. Lock round trips per successful write (storm, drain and " +
-      'cancels): redis = server `total_reads_processed` delta, zookeeper = `srvr` Received ' +
-      'delta (both server-wide, so other clients on a shared machine inflate them); postgres = ' +
+      "`wait_event_type = 'Lock'`. `correct`: never above a limit or below zero, counter == " +
+      'ledger == the success answers, and every gap below the limit explained by an error ' +
+      'answer (which writes nothing). Lock round trips per successful write (storm, drain and ' +
+      "cancels): redis = commands clients sent to the bench's Redis database, counted with " +
+      'MONITOR (script-internal commands excluded); zookeeper = `srvr` Received packet delta ' +
+      '(server-wide, pings included, so other clients on a shared machine inflate it); postgres = ' +
       "transactions of the lock's own database (one per lock statement), read once the pair " +
       "has stopped (PostgreSQL reports a live session's counters lazily), so that cell starts " +
       'a pair per workload. Refused attempts lock too, so a hot key costs many trips per ' +
@@ -798,8 +892,6 @@ async function main(): Promise<void> {
   if (process.argv.includes('--render')) return render(join(__dirname, '..', 'results'));
   const startedAt = new Date();
   const started = performance.now();
-  // The redis round-trip counter of bench:lock reads the same variable as the harness.
-  process.env.BENCH_REDIS_URL ??= REDIS_URL;
   snapshotBuild();
   await recreateDatabase();
   await withClient(`${PG_BASE}/postgres`, async (client) => {
@@ -837,23 +929,19 @@ async function main(): Promise<void> {
       )}\n`,
     );
   };
-  try {
-    for (let round = 1; round <= ROUNDS; round += 1) {
-      const order = round % 2 === 1 ? CELLS : [...CELLS].reverse();
-      process.stdout.write(`round ${round}/${ROUNDS}: ${order.map((c) => c.name).join(', ')}\n`);
-      for (const cell of order) {
-        try {
-          results.push(...(await runCell(cell, round)));
-        } catch (error) {
-          const message = `${cell.name} round ${round}: ${String((error as Error).message).split('\n')[0]}`;
-          failures.push(message);
-          process.stdout.write(`  ${message}\n`);
-        }
-        write();
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const order = round % 2 === 1 ? CELLS : [...CELLS].reverse();
+    process.stdout.write(`round ${round}/${ROUNDS}: ${order.map((c) => c.name).join(', ')}\n`);
+    for (const cell of order) {
+      try {
+        results.push(...(await runCell(cell, round)));
+      } catch (error) {
+        const message = `${cell.name} round ${round}: ${String((error as Error).message).split('\n')[0]}`;
+        failures.push(message);
+        process.stdout.write(`  ${message}\n`);
       }
+      write();
     }
-  } finally {
-    await redisBackend.teardown?.();
   }
   await writeChart(rowsOf(results), out);
   const seconds = (performance.now() - started) / 1000;
