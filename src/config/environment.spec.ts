@@ -47,6 +47,14 @@ describe('validateEnvironment', () => {
     expect(env.LOCK_FILE_DIR).toBe(join(tmpdir(), 'couponlock-locks'));
   });
 
+  it('takes LOCK_GRANULARITY key (default) or global, and nothing else', () => {
+    expect(validateEnvironment(valid).LOCK_GRANULARITY).toBe('key');
+    expect(validateEnvironment({ ...valid, LOCK_GRANULARITY: 'global' }).LOCK_GRANULARITY).toBe(
+      'global',
+    );
+    expect(errorOf({ ...valid, LOCK_GRANULARITY: 'coupon' })).toContain('LOCK_GRANULARITY');
+  });
+
   it('takes LOCK_BACKEND=file with its LOCK_FILE_DIR', () => {
     const env = validateEnvironment({ ...valid, LOCK_BACKEND: 'file', LOCK_FILE_DIR: './.locks' });
     expect(env.LOCK_BACKEND).toBe('file');

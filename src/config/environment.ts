@@ -23,6 +23,13 @@ export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres', 'zookeeper'
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
 export const SOLD_OUT_GATE_MODES = ['on', 'off'] as const;
 /**
+ * What one coupon lock covers: `key` (one lock per coupon, the default) or `global` (one lock
+ * for every coupon). `global` is the deliberately coarse variant of the strategy matrix: still
+ * correct, but unrelated coupons wait for each other.
+ */
+export const LOCK_GRANULARITIES = ['key', 'global'] as const;
+export type LockGranularity = (typeof LOCK_GRANULARITIES)[number];
+/**
  * How a write to one contended row (a coupon's counters, a SKU's stock) is kept correct:
  * - `locked`: the distributed lock of LOCK_BACKEND, plus the fenced conditional write;
  * - `atomic`: one conditional statement, no lock;
@@ -119,6 +126,10 @@ export class Environment {
 
   @IsIn(LOCK_MODES)
   LOCK_MODE: (typeof LOCK_MODES)[number] = 'single';
+
+  /** Coupon lock keys: one per coupon (`key`) or one for all coupons (`global`). */
+  @IsIn(LOCK_GRANULARITIES)
+  LOCK_GRANULARITY: LockGranularity = 'key';
 
   @Transform(toList)
   @Matches(/^rediss?:\/\/\S+$/, {

@@ -8,7 +8,7 @@ import {
 } from '../common/pagination/cursor';
 import { CODE_PATTERN } from '../common/dto/validation-patterns';
 import { AppConfig } from '../config/app-config';
-import type { WriteStrategy } from '../config/environment';
+import type { LockGranularity, WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
 import {
   ConcurrencyControl,
@@ -54,9 +54,25 @@ import {
 import type { CouponEntity, DiscountType } from './entities/coupon.entity';
 import type { RedemptionStatus } from './entities/redemption.entity';
 
-/** The lock key of a coupon. Orders take the same key, so coupon writes serialise across both. */
+/**
+ * LOCK_GRANULARITY of this process. A module setting rather than a parameter because the @Locked
+ * key functions of coupons, orders and checkouts have no `this`; CouponsService sets it from the
+ * config when it is built, before any request.
+ */
+let granularity: LockGranularity = 'key';
+
+/** Called by CouponsService's constructor; exported for tests. */
+export function setCouponLockGranularity(value: LockGranularity): void {
+  granularity = value;
+}
+
+/**
+ * The lock key of a coupon. Orders take the same key, so coupon writes serialise across both.
+ * With LOCK_GRANULARITY=global every coupon shares `coupon:*` (`*` is never part of a code): the
+ * fences it hands out still rise per coupon row, so the fenced write stays correct.
+ */
 export function couponLockKey(code: string): string {
-  return `coupon:${canonicalCode(code)}`;
+  return granularity === 'global' ? 'coupon:*' : `coupon:${canonicalCode(code)}`;
 }
 
 export interface CreateCouponInput {
@@ -142,6 +158,7 @@ export class CouponsService {
     @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
+    setCouponLockGranularity(config.get('LOCK_GRANULARITY'));
   }
 
   /** Throws VALIDATION_FAILED (rules) or COUPON_CODE_TAKEN. */
