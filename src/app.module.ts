@@ -8,6 +8,7 @@ import { CouponsModule } from './coupons/coupons.module';
 import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { GateModule } from './gate/gate.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor';
 import { IdempotencyModule } from './idempotency/idempotency.module';
@@ -47,6 +48,7 @@ export class AppModule {
         AuthModule,
         RateLimitModule,
         IdempotencyModule,
+        GateModule,
         LockModule.forRootAsync({
           inject: [AppConfig, METRICS_REGISTRY],
           useFactory: (config: AppConfig, registry: Registry): LockModuleOptions => {

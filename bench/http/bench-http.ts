@@ -9,7 +9,9 @@
  *   1. one hot coupon (closed loop), sampling pg_stat_activity, CPU and lock histograms;
  *   2. load spread over 1,000 coupons (closed loop), the same;
  *   3. latency against offered load on the hot coupon (open loop, a few rates);
- *   4. stock decrement on one hot SKU against 1,000 SKUs (locked pair: stock is always locked).
+ *   4. stock decrement on one hot SKU against 1,000 SKUs (locked pair: stock is always locked);
+ *   5. a sold-out storm: redeems of a coupon with 50 uses (a fresh one per half, so 20× is
+ *      reached within the first second) against GET /v1/coupons/:code, locked pair, answers/s.
  * Writes bench/results/http.md, http.json and latency-vs-load.png, and prints the markdown.
  *
  * BENCH_QUICK=1 shortens every phase and writes to a temp directory (for trying the script).
@@ -55,6 +57,7 @@ import {
   type BenchReport,
   type CpuSummary,
   type LoadPoint,
+  type SoldOutResults,
   type StockResults,
   type Strategy,
   type StrategyResults,
@@ -104,6 +107,10 @@ const decrementCall = (sku: string): Call => ({
   path: `/v1/products/${sku}/decrement`,
   body: DECREMENT_BODY,
 });
+
+/** Uses of each sold-out storm's coupon: 1,000 redeems would be 20× oversubscribed. */
+const SOLD_OUT_LIMIT = 50;
+let soldOutRound = 0;
 
 const log = (message: string): void => {
   process.stdout.write(`${message}\n`);
@@ -239,7 +246,11 @@ class Bench {
     return result;
   }
 
-  async run(): Promise<{ strategies: Record<Strategy, StrategyResults>; stock: StockResults }> {
+  async run(): Promise<{
+    strategies: Record<Strategy, StrategyResults>;
+    stock: StockResults;
+    soldOut: SoldOutResults;
+  }> {
     const { pairs } = this;
     const halfSeconds = CONFIG.closedLoopSeconds / 2;
 
@@ -311,6 +322,35 @@ class Bench {
     log(`  hot SKU:   ${summary(stock.hotSku)}`);
     log(`  many SKUs: ${summary(stock.manySkus)}`);
 
+    log(
+      `== sold-out storm (limit ${SOLD_OUT_LIMIT}) against GET /v1/coupons/:code (closed loop, locked)`,
+    );
+    const soldOutRuns = await this.abba(['storm', 'get'] as const, async (side) => {
+      const code = `BENCH-SOLDOUT-${(soldOutRound += 1)}`;
+      await seed(pairs.locked.urls, 1, '/v1/coupons', () => ({
+        code,
+        discountType: 'percent',
+        discountValue: 10,
+        maxRedemptions: SOLD_OUT_LIMIT,
+        perCustomerLimit: null,
+      }));
+      const next =
+        side === 'storm'
+          ? () => redeemCall(code)
+          : (): Call => ({ path: `/v1/coupons/${code}`, body: '', method: 'GET' });
+      return this.measure(pairs.locked, () => this.closed(pairs.locked, next, halfSeconds));
+    });
+    const answered = (result: WorkloadResult): number =>
+      (result.successes + (result.statuses['409'] ?? 0)) / result.seconds;
+    const soldOut: SoldOutResults = {
+      storm: { ...soldOutRuns.storm, answersPerSecond: answered(soldOutRuns.storm) },
+      get: soldOutRuns.get,
+    };
+    log(
+      `  storm: ${soldOut.storm.answersPerSecond.toFixed(0)} answers/s ` +
+        `(${JSON.stringify(soldOut.storm.statuses)}); GET: ${summary(soldOut.get)}`,
+    );
+
     const strategies = {} as Record<Strategy, StrategyResults>;
     for (const strategy of STRATEGIES) {
       strategies[strategy] = {
@@ -320,7 +360,7 @@ class Bench {
         latencyVsLoad: curves[strategy],
       };
     }
-    return { strategies, stock };
+    return { strategies, stock, soldOut };
   }
 }
 
@@ -373,7 +413,7 @@ async function main(): Promise<void> {
     await Promise.all(instances.map((instance) => instance.stop()));
     await deleteRedisKeys(redisPrefix).catch(() => 0);
   }
-  const { strategies, stock } = results;
+  const { strategies, stock, soldOut } = results;
 
   const report: BenchReport = {
     date: new Date().toISOString(),
@@ -388,7 +428,8 @@ async function main(): Promise<void> {
     config: CONFIG,
     strategies,
     stock,
-    ratios: computeRatios(strategies, stock),
+    soldOut,
+    ratios: computeRatios(strategies, stock, soldOut),
     runSeconds: (performance.now() - started) / 1000,
   };
 

@@ -36,8 +36,6 @@ export async function renderLatencyChart(
   points: readonly LatencyPoint[],
   title: string,
 ): Promise<Buffer> {
-  const vega = (await importEsm('vega')) as typeof VegaModule;
-  const vegaLite = (await importEsm('vega-lite')) as VegaLiteModule;
   const values = points.flatMap((point) => [
     { strategy: point.strategy, percentile: P50, rate: point.offeredRate, ms: point.p50 },
     {
@@ -99,9 +97,21 @@ export async function renderLatencyChart(
       legend: { labelFontSize: 12, titleFontSize: 13 },
     },
   };
+  return rasterise(await renderSvg(spec));
+}
+
+/** A Vega-Lite spec drawn headlessly as SVG text (no browser, no canvas). */
+export async function renderSvg(spec: object): Promise<string> {
+  const vega = (await importEsm('vega')) as typeof VegaModule;
+  const vegaLite = (await importEsm('vega-lite')) as VegaLiteModule;
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG(2);
   view.finalize();
+  return svg;
+}
+
+/** An SVG rasterised to PNG by resvg, with the charts' font. */
+export function rasterise(svg: string): Buffer {
   const png = new Resvg(svg, {
     background: 'white',
     font: { loadSystemFonts: true, defaultFontFamily: FONT, sansSerifFamily: FONT },

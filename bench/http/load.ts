@@ -16,6 +16,8 @@ import { Pool } from 'undici';
 export interface Call {
   path: string;
   body: string;
+  /** POST unless given (closedLoop only). */
+  method?: 'GET' | 'POST';
 }
 
 /** What one run (or several merged runs) of a workload measured. */

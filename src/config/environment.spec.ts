@@ -39,10 +39,20 @@ describe('validateEnvironment', () => {
     expect(env.SHUTDOWN_GRACE_MS).toBe(20_000);
     expect(env.HTTP_REQUEST_TIMEOUT_MS).toBe(30_000);
     expect(env.FAULT_POINTS).toBe('');
+    expect(env.SOLD_OUT_GATE).toBe('on');
+    expect(env.GATE_CLOSED_TTL_MS).toBe(2000);
     expect(env.DATABASE_MIGRATIONS_RUN).toBeUndefined();
     expect(env.ADMIN_API_KEYS).toEqual(['admin-key-1', 'admin-key-2']);
     expect(env.LOCK_REDIS_URLS).toEqual([]);
     expect(env.LOCK_FILE_DIR).toBe(join(tmpdir(), 'couponlock-locks'));
+  });
+
+  it('takes LOCK_GRANULARITY key (default) or global, and nothing else', () => {
+    expect(validateEnvironment(valid).LOCK_GRANULARITY).toBe('key');
+    expect(validateEnvironment({ ...valid, LOCK_GRANULARITY: 'global' }).LOCK_GRANULARITY).toBe(
+      'global',
+    );
+    expect(errorOf({ ...valid, LOCK_GRANULARITY: 'coupon' })).toContain('LOCK_GRANULARITY');
   });
 
   it('takes LOCK_BACKEND=file with its LOCK_FILE_DIR', () => {
@@ -112,6 +122,8 @@ describe('validateEnvironment', () => {
     ['RATE_LIMIT_PER_CUSTOMER', { RATE_LIMIT_PER_CUSTOMER: '0' }],
     ['RATE_LIMIT_PER_API_KEY', { RATE_LIMIT_PER_API_KEY: 'lots' }],
     ['RATE_LIMIT_REDIS_URL', { RATE_LIMIT_REDIS_URL: 'localhost:6379' }],
+    ['SOLD_OUT_GATE', { SOLD_OUT_GATE: 'maybe' }],
+    ['GATE_CLOSED_TTL_MS', { GATE_CLOSED_TTL_MS: '10' }],
   ])('rejects a bad %s and names it', (name, override) => {
     const message = errorOf({ ...valid, ...override });
     expect(message).toContain(name);

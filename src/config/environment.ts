@@ -21,6 +21,14 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const LOCK_BACKENDS = ['redis', 'memory', 'file', 'postgres', 'zookeeper'] as const;
 export const LOCK_MODES = ['single', 'cluster', 'redlock'] as const;
+export const SOLD_OUT_GATE_MODES = ['on', 'off'] as const;
+/**
+ * What one coupon lock covers: `key` (one lock per coupon, the default) or `global` (one lock
+ * for every coupon). `global` is the deliberately coarse variant of the strategy matrix: still
+ * correct, but unrelated coupons wait for each other.
+ */
+export const LOCK_GRANULARITIES = ['key', 'global'] as const;
+export type LockGranularity = (typeof LOCK_GRANULARITIES)[number];
 /**
  * How a write to one contended row (a coupon's counters, a SKU's stock) is kept correct:
  * - `locked`: the distributed lock of LOCK_BACKEND, plus the fenced conditional write;
@@ -118,6 +126,10 @@ export class Environment {
 
   @IsIn(LOCK_MODES)
   LOCK_MODE: (typeof LOCK_MODES)[number] = 'single';
+
+  /** Coupon lock keys: one per coupon (`key`) or one for all coupons (`global`). */
+  @IsIn(LOCK_GRANULARITIES)
+  LOCK_GRANULARITY: LockGranularity = 'key';
 
   @Transform(toList)
   @Matches(/^rediss?:\/\/\S+$/, {
@@ -309,6 +321,25 @@ export class Environment {
   @Min(1)
   @Max(1000)
   CHECKOUT_SWEEP_BATCH_SIZE = 50;
+
+  /**
+   * The sold-out gate (src/gate): `on` answers COUPON_EXHAUSTED from Redis, without the coupon
+   * lock and without PostgreSQL, once the database has refused for it and until a committed
+   * release, cancel, expiry or PATCH makes room. Needs REDIS_URL; without it the gate is off.
+   */
+  @IsIn(SOLD_OUT_GATE_MODES)
+  SOLD_OUT_GATE: (typeof SOLD_OUT_GATE_MODES)[number] = 'on';
+
+  /**
+   * How long a closed gate lasts at most, in ms, if no open reaches it: the bound on a
+   * refusal after a crash between a release's commit and its open. Each expiry sends one
+   * refusal back to the database, which closes the gate again.
+   */
+  @Transform(({ value }) => Number(value))
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  GATE_CLOSED_TTL_MS = 2000;
 
   /**
    * Rate limits (429 RATE_LIMITED, counted in Redis so they hold across instances). Turn them

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { violatedConstraint } from '../database/postgres-errors';
 import { TransactionRunner } from '../database/transaction-runner';
+import { GATE_MAX_ORDER_IDS, type CouponGateSnapshot } from '../gate/sold-out-gate';
 import type { RedeemState } from './coupon-rules';
 import { CouponEntity, type DiscountType } from './entities/coupon.entity';
 import { RedemptionEntity, type RedemptionStatus } from './entities/redemption.entity';
@@ -71,7 +72,17 @@ export interface CouponFacts {
 
 export type RedeemOutcome =
   | { kind: 'redeemed'; record: RedemptionRecord }
-  | { kind: 'refused'; refusal: RedeemRefusal; coupon: CouponFacts }
+  | {
+      kind: 'refused';
+      refusal: RedeemRefusal;
+      coupon: CouponFacts;
+      /**
+       * Set only for COUPON_EXHAUSTED judged on the statement's snapshot of a coupon with no
+       * held uses (a hold could expire, on the database clock, and make room unseen): what
+       * the sold-out gate may repeat until something makes room.
+       */
+      gate?: CouponGateSnapshot;
+    }
   | { kind: 'not_found' }
   /** Only the lock-free strategy gets here: a concurrent redeem won a constraint race. */
   | { kind: 'constraint'; constraint: string };
@@ -97,7 +108,8 @@ export type DecidedRedeemOutcome =
 export type ReleaseRefusal = 'STALE_FENCE' | 'ALREADY_RELEASED' | 'REDEMPTION_HELD_BY_ORDER';
 
 export type ReleaseOutcome =
-  | { kind: 'released'; record: RedemptionRecord }
+  /** `couponVersion`: coupons.version the release left the coupon at. */
+  | { kind: 'released'; record: RedemptionRecord; couponVersion: string }
   | { kind: 'refused'; refusal: ReleaseRefusal; record: RedemptionRecord; orderId: string | null }
   | { kind: 'not_found' };
 
@@ -320,6 +332,20 @@ function discountOf(c: string, orderAmount: string): string {
 }
 
 /**
+ * What the sold-out gate may repeat (RedeemOutcome's `gate`): only a COUPON_EXHAUSTED the
+ * snapshot judged (then `d` is that snapshot's row and the ledger below is the same
+ * snapshot's), of a coupon with no held uses, with the orders that hold an active redemption
+ * (one more than the gate takes, so that too many is seen).
+ */
+const GATE_COLUMNS = `
+       CASE WHEN (SELECT refusal FROM judged) = 'COUPON_EXHAUSTED' AND d.held_count = 0
+            THEN d.version END AS gate_version,
+       CASE WHEN (SELECT refusal FROM judged) = 'COUPON_EXHAUSTED' AND d.held_count = 0
+            THEN ARRAY(SELECT r.order_id FROM redemptions r
+                        WHERE r.coupon_id = d.id AND r.status = 'active'
+                        LIMIT ${GATE_MAX_ORDER_IDS + 1}) END AS gate_orders,`;
+
+/**
  * The redeem hot path, one statement, in four steps:
  * 1. `judged`: the coupon as this statement's snapshot sees it, and why it may not be redeemed.
  *    A refusal ends here, read-only: no row lock, no transaction id, no WAL.
@@ -388,7 +414,7 @@ WITH seen AS (
 )`
   }
 SELECT d.refusal, d.code AS coupon_code, d.starts_at, d.expires_at,
-       GREATEST(d.min_order_amount, 1) AS min_required,
+       GREATEST(d.min_order_amount, 1) AS min_required,${mode === 'redeem' ? GATE_COLUMNS : ''}
        (SELECT r.id FROM redemptions r
          WHERE r.coupon_id = d.id AND r.order_id = $3 AND r.status = 'active') AS existing_redemption_id,
        ${mode === 'redeem' ? qualified('redeemed') : 'redeemed.coupon_id, redeemed.discount_amount'}
@@ -424,7 +450,7 @@ WITH seen AS (
          updated_at = now()
     FROM decision d
    WHERE c.id = d.coupon_id AND d.refusal IS NULL
-  RETURNING c.id
+  RETURNING c.id, c.version
 ), uncounted AS (
   UPDATE coupon_customer_usage u
      SET active_count = u.active_count - 1
@@ -438,7 +464,7 @@ WITH seen AS (
    WHERE r.id = $1
   RETURNING r.status, r.released_at
 )
-SELECT d.refusal, d.code AS coupon_code,
+SELECT d.refusal, d.code AS coupon_code, (SELECT version FROM counted) AS coupon_version,
        (SELECT o.id FROM orders o WHERE o.redemption_id = d.id AND o.status = 'placed') AS order_id,
        cur.id, cur.coupon_id, cur.customer_id, cur.order_id AS redemption_order_id, cur.order_amount,
        cur.discount_amount, COALESCE(released.status, cur.status) AS status, cur.fence,
@@ -546,7 +572,7 @@ WITH fences AS (
          updated_at = now()
     FROM per_coupon pc JOIN locked l ON l.id = pc.coupon_id
    WHERE c.id = pc.coupon_id
-  RETURNING c.id
+  RETURNING c.id, c.code, c.version
 ), per_customer AS (
   SELECT coupon_id, customer_id, count(*)::int AS n FROM marked GROUP BY coupon_id, customer_id
 ), uncounted_customers AS (
@@ -558,6 +584,8 @@ WITH fences AS (
 SELECT EXISTS (SELECT 1 FROM stale) AS stale,
        (SELECT count(*) FROM marked)::int AS released,
        (SELECT count(*) FROM uncounted)::int AS coupons,
+       (SELECT COALESCE(json_agg(json_build_object('code', code, 'version', version::text)), '[]')
+          FROM uncounted) AS versions,
        (SELECT count(*) FROM uncounted_customers)::int AS customers`;
 }
 
@@ -688,7 +716,14 @@ export interface CouponFence {
   fence: string | null;
 }
 
-export type ReleaseUsesOutcome = { kind: 'released'; count: number } | { kind: 'stale' };
+/** The coupon version a change that gave uses back left each coupon at. */
+export interface CouponVersion {
+  code: string;
+  version: string;
+}
+
+export type ReleaseUsesOutcome =
+  { kind: 'released'; count: number; versions: CouponVersion[] } | { kind: 'stale' };
 
 /**
  * All SQL for coupons and their redemption ledger. Every write is one statement that decides,
@@ -919,14 +954,18 @@ export class CouponsRepository {
     coupons: readonly CouponFence[],
     extra: unknown[],
   ): Promise<ReleaseUsesOutcome> {
-    const rows = await this.db.query<{ stale: boolean; released: number }>(sql, [
+    const rows = await this.db.query<{
+      stale: boolean;
+      released: number;
+      versions: CouponVersion[];
+    }>(sql, [
       coupons.map((coupon) => coupon.code),
       coupons.map((coupon) => coupon.fence),
       ...extra,
     ]);
     const [row] = rows;
     if (!row || row.stale) return { kind: 'stale' };
-    return { kind: 'released', count: row.released };
+    return { kind: 'released', count: row.released, versions: row.versions };
   }
 
   /**
@@ -994,7 +1033,12 @@ export class CouponsRepository {
   async redeem(command: RedeemCommand): Promise<RedeemOutcome> {
     try {
       const rows = await this.db.query<
-        Partial<RedemptionRow> & FactsRow & { refusal: RedeemRefusal | null }
+        Partial<RedemptionRow> &
+          FactsRow & {
+            refusal: RedeemRefusal | null;
+            gate_version: string | null;
+            gate_orders: string[] | null;
+          }
       >(REDEEM_SQL, [
         command.code,
         command.customerId,
@@ -1004,8 +1048,19 @@ export class CouponsRepository {
       ]);
       const [row] = rows;
       if (!row) return { kind: 'not_found' };
-      if (row.refusal !== null)
-        return { kind: 'refused', refusal: row.refusal, coupon: toFacts(row) };
+      if (row.refusal !== null) {
+        const coupon = toFacts(row);
+        const gate =
+          row.gate_version === null || row.gate_orders === null
+            ? undefined
+            : {
+                version: row.gate_version,
+                minRequired: coupon.minOrderAmount,
+                expiresAt: coupon.expiresAt,
+                orderIds: row.gate_orders,
+              };
+        return { kind: 'refused', refusal: row.refusal, coupon, ...(gate ? { gate } : {}) };
+      }
       return { kind: 'redeemed', record: toRedemption(row as RedemptionRow) };
     } catch (error) {
       const constraint = violatedConstraint(error);
@@ -1021,12 +1076,15 @@ export class CouponsRepository {
         refusal: ReleaseRefusal | null;
         order_id: string | null;
         redemption_order_id: string;
+        coupon_version: string | null;
       }
     >(RELEASE_SQL, [id, fence]);
     const [row] = rows;
     if (!row) return { kind: 'not_found' };
     const record = toRedemption({ ...row, order_id: row.redemption_order_id });
-    if (row.refusal === null) return { kind: 'released', record };
+    if (row.refusal === null) {
+      return { kind: 'released', record, couponVersion: row.coupon_version ?? '0' };
+    }
     return { kind: 'refused', refusal: row.refusal, record, orderId: row.order_id };
   }
 

@@ -218,7 +218,7 @@ describe(CouponsService.name, () => {
       '%s, after giving back the uses of expired holds found none',
       async (refusal, expected) => {
         coupons.redeem.mockResolvedValue({ kind: 'refused', refusal, coupon: facts() });
-        coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 0 });
+        coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 0, versions: [] });
         expectSameError(await rejectionOf(sut.redeem(INPUT)), expected);
         expect(coupons.reclaimExpiredUses.mock.calls).toEqual([
           [[{ code: 'SPRING', fence: FIRST_FENCE }]],
@@ -231,7 +231,7 @@ describe(CouponsService.name, () => {
       coupons.redeem
         .mockResolvedValueOnce({ kind: 'refused', refusal: 'COUPON_EXHAUSTED', coupon: facts() })
         .mockResolvedValueOnce({ kind: 'redeemed', record: record() });
-      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 2 });
+      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 2, versions: [] });
       await expect(sut.redeem(INPUT)).resolves.toEqual(record());
       expect(coupons.redeem.mock.calls).toEqual([[command(FIRST_FENCE)], [command(FIRST_FENCE)]]);
     });
@@ -469,7 +469,7 @@ describe(CouponsService.name, () => {
       coupons.findRedemption.mockResolvedValue(record());
       coupons.release.mockImplementation(() => {
         expect(currentLock()?.keys).toEqual(['coupon:SPRING']);
-        return Promise.resolve({ kind: 'released', record: released });
+        return Promise.resolve({ kind: 'released', record: released, couponVersion: '7' });
       });
       await expect(sut.release(REDEMPTION_ID)).resolves.toEqual(released);
       expect(coupons.release.mock.calls).toEqual([[REDEMPTION_ID, FIRST_FENCE]]);
@@ -609,7 +609,7 @@ describe(CouponsService.name, () => {
       coupons.holdUse
         .mockResolvedValueOnce({ kind: 'refused', refusal: 'COUPON_EXHAUSTED', coupon: facts() })
         .mockResolvedValueOnce({ kind: 'held', couponId: COUPON_ID, discountAmount: 500 });
-      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 1 });
+      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 1, versions: [] });
       await locks.withLock('coupon:SPRING', () => sut.holdUse(hold));
       expect(coupons.holdUse.mock.calls).toEqual([[holdCommand], [holdCommand]]);
     });
@@ -635,7 +635,7 @@ describe(CouponsService.name, () => {
       await expect(sut.releaseHeldUses([], ['SPRING'])).resolves.toBe(0);
       await expect(sut.releaseHeldUses(['hold-1'], [])).resolves.toBe(0);
       coupons.releaseHeldUses
-        .mockResolvedValueOnce({ kind: 'released', count: 2 })
+        .mockResolvedValueOnce({ kind: 'released', count: 2, versions: [] })
         .mockResolvedValueOnce({ kind: 'stale' });
       const release = () =>
         locks.withLock(['coupon:A', 'coupon:B'], () =>

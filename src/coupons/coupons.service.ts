@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import {
   decodeCursor,
@@ -8,7 +8,7 @@ import {
 } from '../common/pagination/cursor';
 import { CODE_PATTERN } from '../common/dto/validation-patterns';
 import { AppConfig } from '../config/app-config';
-import type { WriteStrategy } from '../config/environment';
+import type { LockGranularity, WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
 import {
   ConcurrencyControl,
@@ -17,6 +17,7 @@ import {
 } from '../database/concurrency-control';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { SoldOutGate } from '../gate/sold-out-gate';
 import { StrategyMetrics } from '../metrics/strategy.metrics';
 import { randomCodes } from './coupon-codes';
 import {
@@ -32,6 +33,7 @@ import {
   CouponsRepository,
   type CouponChanges,
   type CouponRules,
+  type CouponVersion,
   type HoldUseCommand,
   type RedeemCommand,
   type RedeemOutcome,
@@ -52,9 +54,25 @@ import {
 import type { CouponEntity, DiscountType } from './entities/coupon.entity';
 import type { RedemptionStatus } from './entities/redemption.entity';
 
-/** The lock key of a coupon. Orders take the same key, so coupon writes serialise across both. */
+/**
+ * LOCK_GRANULARITY of this process. A module setting rather than a parameter because the @Locked
+ * key functions of coupons, orders and checkouts have no `this`; CouponsService sets it from the
+ * config when it is built, before any request.
+ */
+let granularity: LockGranularity = 'key';
+
+/** Called by CouponsService's constructor; exported for tests. */
+export function setCouponLockGranularity(value: LockGranularity): void {
+  granularity = value;
+}
+
+/**
+ * The lock key of a coupon. Orders take the same key, so coupon writes serialise across both.
+ * With LOCK_GRANULARITY=global every coupon shares `coupon:*` (`*` is never part of a code): the
+ * fences it hands out still rise per coupon row, so the fenced write stays correct.
+ */
 export function couponLockKey(code: string): string {
-  return `coupon:${canonicalCode(code)}`;
+  return granularity === 'global' ? 'coupon:*' : `coupon:${canonicalCode(code)}`;
 }
 
 export interface CreateCouponInput {
@@ -136,8 +154,11 @@ export class CouponsService {
     private readonly strategies: StrategyMetrics,
     private readonly control: ConcurrencyControl,
     config: AppConfig,
+    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
+    @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
+    setCouponLockGranularity(config.get('LOCK_GRANULARITY'));
   }
 
   /** Throws VALIDATION_FAILED (rules) or COUPON_CODE_TAKEN. */
@@ -252,6 +273,8 @@ export class CouponsService {
       const outcome = await this.coupons.update(canonical, changes, fence);
       switch (outcome.kind) {
         case 'updated':
+          // Any change of the rules may make room or change what a refusal would say.
+          await this.openGates([{ code: canonical, version: outcome.coupon.version }]);
           return outcome.coupon;
         case 'not_found':
           throw new CouponNotFoundError(canonical);
@@ -303,7 +326,16 @@ export class CouponsService {
     input: RedeemInput,
     strategy: RedeemStrategy = this.strategy,
   ): Promise<RedemptionRecord> {
-    switch (effectiveStrategy(strategy, currentLock() !== undefined)) {
+    const inLock = currentLock() !== undefined;
+    // Inside an order or a hold the keys are held already: nothing left to save there.
+    if (!inLock && this.gate?.enabled) {
+      const code = canonicalCode(input.code);
+      if (await this.gate.refusesRedeem(code, input.orderId, input.orderAmount)) {
+        // The database's own last answer for this coupon, word for word (refusalError).
+        throw new CouponExhaustedError(code);
+      }
+    }
+    switch (effectiveStrategy(strategy, inLock)) {
       case 'atomic':
         return this.redeemWithFence(input, null);
       case 'pessimistic':
@@ -336,6 +368,9 @@ export class CouponsService {
           outcome = await this.coupons.redeem(command);
         }
         if (outcome.kind === 'redeemed') return outcome.record;
+        if (outcome.kind === 'refused' && outcome.gate && this.gate?.enabled) {
+          await this.gate.closeCoupon(command.code, outcome.gate);
+        }
         throw this.redeemRefused(command, outcome);
       });
     } catch (error) {
@@ -544,6 +579,7 @@ export class CouponsService {
     const coupons = codes.map((code) => ({ code, fence: this.fenceOf(couponLockKey(code)) }));
     const outcome = await this.coupons.releaseHeldUses(holdIds, coupons);
     if (outcome.kind === 'stale') throw this.staleOf(codes);
+    await this.openGates(outcome.versions);
     return outcome.count;
   }
 
@@ -555,6 +591,7 @@ export class CouponsService {
   private async reclaimExpired(code: string, fence: string | null): Promise<number> {
     const outcome = await this.coupons.reclaimExpiredUses([{ code, fence }]);
     if (outcome.kind === 'stale') throw this.fencing.staleFence(couponLockKey(code));
+    await this.openGates(outcome.versions);
     return outcome.count;
   }
 
@@ -590,6 +627,9 @@ export class CouponsService {
       const outcome = await this.coupons.release(id, fence);
       switch (outcome.kind) {
         case 'released':
+          await this.openGates([
+            { code: outcome.record.couponCode, version: outcome.couponVersion },
+          ]);
           return outcome.record;
         case 'not_found':
           throw new RedemptionNotFoundError(id);
@@ -618,6 +658,19 @@ export class CouponsService {
       records: page.records,
       nextCursor: page.next ? encodeRedemptionCursor(page.next) : null,
     };
+  }
+
+  /**
+   * Every change that can make room (a release, an order's cancel, a hold's cancel or expiry,
+   * a PATCH) opens its coupons' sold-out gates at the versions it committed, after COMMIT and
+   * before the request answers (TransactionRunner.afterCommit): on every instance at once.
+   */
+  private async openGates(versions: readonly CouponVersion[]): Promise<void> {
+    const gate = this.gate;
+    if (!gate?.enabled) return;
+    for (const { code, version } of versions) {
+      await this.db.afterCommit(() => gate.openCoupon(code, version));
+    }
   }
 
   private fenceOf(key: string): string | null {

@@ -22,6 +22,8 @@ export interface CommitParticipant {
 
 const activeTransaction = new AsyncLocalStorage<EntityManager>();
 const participants = new AsyncLocalStorage<CommitParticipant>();
+/** What must happen once the current transaction has committed (see afterCommit). */
+const commitHooks = new AsyncLocalStorage<Array<() => Promise<void>>>();
 
 /**
  * Runs work in one PostgreSQL transaction that every repository call inside it joins, so a
@@ -70,6 +72,18 @@ export class TransactionRunner {
   }
 
   /**
+   * Runs `hook` once the change made so far is committed, before the request answers: at once
+   * outside a transaction (the statement has committed), after COMMIT inside one, and never if
+   * the transaction rolls back. For effects outside PostgreSQL that must not run ahead of the
+   * commit (the sold-out gate's open). `hook` must not throw; a crash after COMMIT skips it.
+   */
+  async afterCommit(hook: () => Promise<void>): Promise<void> {
+    const hooks = commitHooks.getStore();
+    if (activeTransaction.getStore() && hooks) hooks.push(hook);
+    else await hook();
+  }
+
+  /**
    * Runs raw SQL in the current transaction (or on a pooled connection of its own) and returns
    * its rows: the `RETURNING` rows of an INSERT, UPDATE or DELETE, the rows of a SELECT.
    * TypeORM's plain `query` returns `[rows, rowCount]` for a top-level UPDATE or DELETE and the
@@ -100,11 +114,12 @@ export class TransactionRunner {
     const participant = participants.getStore();
     const runner = this.dataSource.createQueryRunner();
     let broken: Error | undefined;
+    const hooks: Array<() => Promise<void>> = [];
     try {
       await runner.startTransaction();
       let result: T;
       try {
-        result = await activeTransaction.run(runner.manager, work);
+        result = await commitHooks.run(hooks, () => activeTransaction.run(runner.manager, work));
         await this.faults.reach('transaction.work-done');
         await participant?.beforeCommit(runner.manager, result);
         await this.faults.reach('transaction.before-commit', {
@@ -124,6 +139,7 @@ export class TransactionRunner {
         throw committingStatementFailed(error);
       }
       participant?.committed();
+      for (const hook of hooks) await hook();
       await this.faults.reach('transaction.committed');
       return result;
     } finally {

@@ -71,6 +71,10 @@ export interface StockLine {
   stock: number;
   /** stock - reserved, likewise: what a take or a hold could have had. */
   available: number;
+  /** products.version of that row (null: no such product). */
+  version: string | null;
+  /** The refusal was judged on the statement's snapshot (no row was locked). */
+  fromSnapshot: boolean;
 }
 
 export type TakeOutcome =
@@ -99,6 +103,7 @@ interface StockRow {
   created_at: Date | null;
   updated_at: Date | null;
   changed: boolean;
+  from_snapshot?: boolean;
 }
 
 const PRODUCT_COLUMNS =
@@ -139,13 +144,13 @@ WITH wanted AS (
   SELECT * FROM unnest($1::varchar[], $2::int[], $3::bigint[]) WITH ORDINALITY AS w(sku, quantity, fence, line)
 ), seen AS (
   SELECT w.line, w.sku, w.quantity, w.fence,
-         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at
+         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at, p.version
     FROM wanted w LEFT JOIN products p ON p.sku = w.sku
 ), judged AS (
   SELECT seen.*, ${refusal('seen')} AS refusal FROM seen
 ), latest AS (
   SELECT w.line, w.sku, w.quantity, w.fence,
-         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at
+         p.id, p.name, p.price_amount, p.initial_stock, p.stock, p.reserved, p.last_fence, p.created_at, p.updated_at, p.version
     FROM products p JOIN wanted w ON w.sku = p.sku
    WHERE NOT EXISTS (SELECT 1 FROM judged WHERE refusal IS NOT NULL)
    ORDER BY p.id
@@ -162,7 +167,7 @@ WITH wanted AS (
          updated_at = now()
     FROM decision d
    WHERE p.id = d.id AND NOT EXISTS (SELECT 1 FROM decision WHERE refusal IS NOT NULL)
-  RETURNING p.id, p.stock, p.reserved, p.updated_at
+  RETURNING p.id, p.stock, p.reserved, p.updated_at, p.version
 ), ledger AS (
   INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
   SELECT d.id, $6::int * d.quantity, $7::int * d.quantity, $4, $5, d.fence
@@ -172,7 +177,9 @@ SELECT d.sku, d.quantity, d.refusal, d.id, d.name, d.price_amount, d.initial_sto
        COALESCE(c.stock, d.stock) AS stock, COALESCE(c.reserved, d.reserved) AS reserved,
        COALESCE(c.stock, d.stock) - COALESCE(c.reserved, d.reserved) AS available,
        d.last_fence, d.created_at,
-       COALESCE(c.updated_at, d.updated_at) AS updated_at, c.id IS NOT NULL AS changed
+       COALESCE(c.updated_at, d.updated_at) AS updated_at, c.id IS NOT NULL AS changed,
+       COALESCE(c.version, d.version) AS version,
+       EXISTS (SELECT 1 FROM judged WHERE refusal IS NOT NULL) AS from_snapshot
   FROM decision d LEFT JOIN changed c ON c.id = d.id
  ORDER BY d.line`;
 }
@@ -253,7 +260,7 @@ WITH fences AS (
          updated_at = now()
     FROM per_product pp JOIN locked l ON l.id = pp.product_id
    WHERE p.id = pp.product_id
-  RETURNING p.id
+  RETURNING p.id, p.sku, p.version
 ), ledger AS (
   INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
   SELECT m.product_id, ${stockSign} * m.quantity, -m.quantity, '${reason}', m.hold_id::text, l.fence
@@ -262,7 +269,9 @@ WITH fences AS (
 )
 SELECT EXISTS (SELECT 1 FROM stale) AS stale,
        (SELECT count(*) FROM ledger)::int AS lines,
-       (SELECT count(*) FROM changed)::int AS products`;
+       (SELECT count(*) FROM changed)::int AS products,
+       (SELECT COALESCE(json_agg(json_build_object('sku', sku, 'version', version::text)), '[]')
+          FROM changed) AS versions`;
 }
 
 const RELEASE_HOLD_LINES_SQL = holdLinesSql('release');
@@ -312,7 +321,15 @@ function toStockState(row: StockStateRow): StockState {
   };
 }
 
-export type HoldLinesOutcome = { kind: 'done'; lines: number } | { kind: 'stale' };
+/** The product version a change left each product at. */
+export interface SkuVersion {
+  sku: string;
+  version: string;
+}
+
+/** `versions`: the products whose reserved (or stock) changed, at their new versions. */
+export type HoldLinesOutcome =
+  { kind: 'done'; lines: number; versions: SkuVersion[] } | { kind: 'stale' };
 
 @Injectable()
 export class InventoryRepository {
@@ -482,14 +499,13 @@ export class InventoryRepository {
     skus: readonly SkuFence[],
     extra: unknown[],
   ): Promise<HoldLinesOutcome> {
-    const rows = await this.db.query<{ stale: boolean; lines: number }>(sql, [
-      skus.map((line) => line.sku),
-      skus.map((line) => line.fence),
-      ...extra,
-    ]);
+    const rows = await this.db.query<{ stale: boolean; lines: number; versions: SkuVersion[] }>(
+      sql,
+      [skus.map((line) => line.sku), skus.map((line) => line.fence), ...extra],
+    );
     const [row] = rows;
     if (!row || row.stale) return { kind: 'stale' };
-    return { kind: 'done', lines: row.lines };
+    return { kind: 'done', lines: row.lines, versions: row.versions };
   }
 
   /** The ledger in write order; `after` is the last id of the previous page. */
@@ -522,5 +538,7 @@ function toLine(row: StockRow): StockLine {
     refusal: row.refusal,
     stock: row.stock ?? 0,
     available: row.available ?? 0,
+    version: row.version ?? null,
+    fromSnapshot: row.from_snapshot === true,
   };
 }

@@ -47,7 +47,7 @@ function product(overrides: Partial<ProductEntity> = {}): ProductEntity {
 
 /** A line of a refused change; `available` 3 of stock 5. */
 function line(sku: string, refusal: StockRefusal | null, quantity = 4): StockLine {
-  return { sku, quantity, refusal, stock: 5, available: 3 };
+  return { sku, quantity, refusal, stock: 5, available: 3, version: '9', fromSnapshot: true };
 }
 
 function taken(sku: string, quantity: number, stock: number) {
@@ -133,7 +133,7 @@ describe(InventoryService.name, () => {
       ],
     ])('%s', async (_, lines, expected) => {
       // A shortage first asks for expired holds' stock: none here.
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0 });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
       inventory.take.mockResolvedValue({ kind: 'refused', lines });
       const skus = lines.map((refused) => refused.sku);
       const error = await rejectionOf(
@@ -183,7 +183,7 @@ describe(InventoryService.name, () => {
           lines: [line('A', null, 1), line('B', 'INSUFFICIENT_STOCK')],
         })
         .mockResolvedValueOnce({ kind: 'taken', lines: [taken('A', 1, 4), taken('B', 4, 0)] });
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 1 });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 1, versions: [] });
       await expect(holding(['A', 'B'], () => sut.takeForOrder('order-1', lines))).resolves.toEqual([
         taken('A', 1, 4),
         taken('B', 4, 0),
@@ -204,7 +204,7 @@ describe(InventoryService.name, () => {
         kind: 'refused',
         lines: [line('B', 'INSUFFICIENT_STOCK')],
       });
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0 });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
       expectSameError(
         await rejectionOf(holding(['B'], () => sut.takeForOrder('order-1', [lines[1]]))),
         new InsufficientStockError('B', 3, 4),
@@ -278,7 +278,7 @@ describe(InventoryService.name, () => {
     it('releaseHoldLines: nothing without holds; STALE_FENCE names the first SKU', async () => {
       await expect(sut.releaseHoldLines([], ['A'])).resolves.toBe(0);
       inventory.releaseHoldLines
-        .mockResolvedValueOnce({ kind: 'done', lines: 2 })
+        .mockResolvedValueOnce({ kind: 'done', lines: 2, versions: [] })
         .mockResolvedValueOnce({ kind: 'stale' });
       const release = () => holding(['A', 'B'], () => sut.releaseHoldLines(['hold-1'], ['A', 'B']));
       await expect(release()).resolves.toBe(2);
@@ -294,8 +294,8 @@ describe(InventoryService.name, () => {
 
     it('confirmHoldLines is false when a line was given back meanwhile (the hold expired)', async () => {
       inventory.confirmHoldLines
-        .mockResolvedValueOnce({ kind: 'done', lines: 2 })
-        .mockResolvedValueOnce({ kind: 'done', lines: 1 })
+        .mockResolvedValueOnce({ kind: 'done', lines: 2, versions: [] })
+        .mockResolvedValueOnce({ kind: 'done', lines: 1, versions: [] })
         .mockResolvedValueOnce({ kind: 'stale' });
       const confirm = () =>
         holding(['A', 'B'], () => sut.confirmHoldLines('hold-1', ['A', 'B'], 2));

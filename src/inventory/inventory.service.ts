@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
@@ -11,6 +11,7 @@ import {
 } from '../database/concurrency-control';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { SoldOutGate } from '../gate/sold-out-gate';
 import { StrategyMetrics } from '../metrics/strategy.metrics';
 import type { ProductEntity } from './entities/product.entity';
 import {
@@ -72,6 +73,8 @@ export class InventoryService {
     private readonly strategies: StrategyMetrics,
     private readonly control: ConcurrencyControl,
     config: AppConfig,
+    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
+    @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
   }
@@ -104,8 +107,13 @@ export class InventoryService {
     strategy: WriteStrategy = this.strategy,
   ): Promise<StockView> {
     const ref = reference ?? null;
+    const inLock = currentLock() !== undefined;
+    if (!inLock && this.gate?.enabled && (await this.gate.refusesDecrement(sku))) {
+      // PostgreSQL's own last answer for this SKU: nothing available (stock 0).
+      throw new InsufficientStockError(sku, 0, quantity);
+    }
     try {
-      switch (effectiveStrategy(strategy, currentLock() !== undefined)) {
+      switch (effectiveStrategy(strategy, inLock)) {
         case 'atomic':
           return await this.takeWithStatement({ sku, quantity, fence: null }, ref, 'atomic');
         case 'pessimistic':
@@ -139,6 +147,7 @@ export class InventoryService {
       const outcome = await this.withReclaim([change], () =>
         this.inventory.take([change], 'decrement', reference),
       );
+      if (outcome.kind === 'refused') await this.closeGate(outcome.lines);
       const [taken] = this.takenOrThrow(outcome, strategy, [change]);
       return { sku: change.sku, stock: taken?.stock ?? 0 };
     });
@@ -273,6 +282,7 @@ export class InventoryService {
       if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
       const [product] = outcome.products;
       if (!product) throw new Error(`restock of ${sku} returned no product`);
+      await this.openGates(outcome.products);
       return product;
     });
   }
@@ -308,6 +318,7 @@ export class InventoryService {
     if (holdIds.length === 0) return 0;
     const outcome = await this.inventory.releaseHoldLines(holdIds, this.fences(skus));
     if (outcome.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    await this.openGates(outcome.versions);
     return outcome.lines;
   }
 
@@ -346,6 +357,7 @@ export class InventoryService {
       changes.filter((change) => skus.includes(change.sku)),
     );
     if (reclaimed.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    await this.openGates(reclaimed.versions);
     return reclaimed.lines > 0 ? attempt() : outcome;
   }
 
@@ -361,6 +373,36 @@ export class InventoryService {
       orderId,
     );
     if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
+    await this.openGates(outcome.products);
+  }
+
+  /**
+   * A decrement refused on the statement's snapshot with nothing in stock (stock 0, so nothing
+   * reserved either: no hold can expire into room) closes the SKU's sold-out gate at that
+   * version. Any other refusal depends on the quantity, and leaves the gate alone.
+   */
+  private async closeGate(lines: readonly StockLine[]): Promise<void> {
+    const [line] = lines;
+    if (!this.gate?.enabled || lines.length !== 1 || !line) return;
+    if (line.refusal !== 'INSUFFICIENT_STOCK' || !line.fromSnapshot || line.version === null)
+      return;
+    if (line.stock !== 0 || line.available !== 0) return;
+    await this.gate.closeSku(line.sku, line.version);
+  }
+
+  /**
+   * Every change that gives stock back or frees reserved stock (restock, an order's cancel, a
+   * hold's cancel, sweep or reclaim) opens the SKUs' gates at the versions it committed, after
+   * COMMIT and before the answer (TransactionRunner.afterCommit), on every instance.
+   */
+  private async openGates(
+    products: ReadonlyArray<{ sku: string; version: string }>,
+  ): Promise<void> {
+    const gate = this.gate;
+    if (!gate?.enabled) return;
+    for (const { sku, version } of products) {
+      await this.db.afterCommit(() => gate.openSku(sku, version));
+    }
   }
 
   async movements(
