@@ -32,14 +32,14 @@ export interface StockState {
   version: string;
 }
 
-export type DecidedTakeOutcome =
-  | { kind: 'taken'; stock: number }
+export type DecidedDecrementOutcome =
+  | { kind: 'applied'; stock: number }
   /** The product row's version moved since it was read: nothing was written. */
   | { kind: 'conflict' }
   /** A constraint refused the write (the backstop): nothing was written. */
   | { kind: 'constraint'; constraint: string };
 
-export interface TakenStock {
+export interface PricedStockLine {
   productId: string;
   sku: string;
   priceAmount: number;
@@ -69,7 +69,7 @@ export interface StockLine {
   refusal: StockRefusal | null;
   /** Stock after the change when it was made; the stock that refused it otherwise. */
   stock: number;
-  /** stock - reserved, likewise: what a take or a hold could have had. */
+  /** stock - reserved, likewise: what a decrement or a hold could have had. */
   available: number;
   /** products.version of that row (null: no such product). */
   version: string | null;
@@ -77,14 +77,14 @@ export interface StockLine {
   fromSnapshot: boolean;
 }
 
-export type TakeOutcome =
-  | { kind: 'taken'; lines: Array<TakenStock & { stock: number }> }
+export type DecrementOutcome =
+  | { kind: 'applied'; lines: Array<PricedStockLine & { stock: number }> }
   | { kind: 'refused'; lines: StockLine[] }
   /** A constraint refused the change the statement had admitted (the backstop). */
   | { kind: 'constraint'; constraint: string };
 
-export type GiveOutcome =
-  { kind: 'given'; products: ProductEntity[] } | { kind: 'refused'; lines: StockLine[] };
+export type RestockOutcome =
+  { kind: 'restocked'; products: ProductEntity[] } | { kind: 'refused'; lines: StockLine[] };
 
 interface StockRow {
   sku: string;
@@ -135,7 +135,7 @@ function toProduct(
  * 2. `latest`: otherwise the products are locked in id order (so two changes of overlapping
  *    SKUs can never deadlock) and judged again on their newest versions;
  * 3. `decision`: the versions that decided; all lines change or none (`$6` is the sign of the
- *    stock change, `$7` of the reserved change: a take is (-1, 0), a hold (0, +1)).
+ *    stock change, `$7` of the reserved change: a decrement is (-1, 0), a hold (0, +1)).
  * The reason a client hears is the one that stopped the write, with PostgreSQL's numbers.
  */
 function stockChangeSql(refusal: (x: string) => string): string {
@@ -184,8 +184,8 @@ SELECT d.sku, d.quantity, d.refusal, d.id, d.name, d.price_amount, d.initial_sto
  ORDER BY d.line`;
 }
 
-/** A take and a hold can only have what holds leave: available = stock - reserved. */
-const TAKE_SQL = stockChangeSql(
+/** A decrement and a hold can only have what holds leave: available = stock - reserved. */
+const DECREMENT_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
     WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
@@ -194,7 +194,7 @@ const TAKE_SQL = stockChangeSql(
 );
 
 /** `$8`: the largest stock a product may hold. */
-const GIVE_SQL = stockChangeSql(
+const RESTOCK_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
     WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
@@ -289,7 +289,7 @@ export interface SkuFence {
  * change (only if the row is still at version `$3`, when given) and its ledger row. No row:
  * the version check failed. The constraints stay the backstop.
  */
-const DECIDED_TAKE_SQL = `
+const DECIDED_DECREMENT_SQL = `
 WITH changed AS (
   UPDATE products p
      SET stock = p.stock - $2::int, updated_at = now()
@@ -358,34 +358,34 @@ export class InventoryRepository {
   }
 
   /**
-   * Takes stock for every line, or for none, with a ledger row per line (see TAKE_SQL).
+   * Takes stock for every line, or for none, with a ledger row per line (see DECREMENT_SQL).
    * Refusals are decided and explained by the same statement.
    */
-  async take(
+  async decrement(
     changes: readonly StockChange[],
     reason: Extract<MovementReason, 'decrement' | 'order_placed'>,
     reference: string | null,
-  ): Promise<TakeOutcome> {
-    return this.takeOrReserve(changes, reason, reference);
+  ): Promise<DecrementOutcome> {
+    return this.decrementOrReserve(changes, reason, reference);
   }
 
   /**
    * Reserves stock for a checkout hold: reserved + quantity on every line or on none, against
-   * available = stock - reserved, with a 'hold_reserved' ledger row per line (see TAKE_SQL).
+   * available = stock - reserved, with a 'hold_reserved' ledger row per line (see DECREMENT_SQL).
    */
-  reserve(changes: readonly StockChange[], holdId: string): Promise<TakeOutcome> {
-    return this.takeOrReserve(changes, 'hold_reserved', holdId);
+  reserve(changes: readonly StockChange[], holdId: string): Promise<DecrementOutcome> {
+    return this.decrementOrReserve(changes, 'hold_reserved', holdId);
   }
 
-  private async takeOrReserve(
+  private async decrementOrReserve(
     changes: readonly StockChange[],
     reason: Extract<MovementReason, 'decrement' | 'order_placed' | 'hold_reserved'>,
     reference: string | null,
-  ): Promise<TakeOutcome> {
+  ): Promise<DecrementOutcome> {
     const [stockSign, reservedSign] = reason === 'hold_reserved' ? [0, 1] : [-1, 0];
     let rows: StockRow[];
     try {
-      rows = await this.change(TAKE_SQL, changes, reason, reference, stockSign, reservedSign);
+      rows = await this.change(DECREMENT_SQL, changes, reason, reference, stockSign, reservedSign);
     } catch (error) {
       const constraint = violatedConstraint(error);
       if (constraint) return { kind: 'constraint', constraint };
@@ -393,7 +393,7 @@ export class InventoryRepository {
     }
     if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
     return {
-      kind: 'taken',
+      kind: 'applied',
       lines: rows.map((row) => ({
         productId: row.id ?? '',
         sku: row.sku,
@@ -405,14 +405,14 @@ export class InventoryRepository {
   }
 
   /** Returns stock (restock, or an order's lines on cancellation); all lines or none. */
-  async give(
+  async restock(
     changes: readonly StockChange[],
     reason: Extract<MovementReason, 'restock' | 'order_cancelled'>,
     reference: string | null,
-  ): Promise<GiveOutcome> {
-    const rows = await this.change(GIVE_SQL, changes, reason, reference, 1, 0, MAX_STOCK);
+  ): Promise<RestockOutcome> {
+    const rows = await this.change(RESTOCK_SQL, changes, reason, reference, 1, 0, MAX_STOCK);
     if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
-    return { kind: 'given', products: rows.map(toProduct) };
+    return { kind: 'restocked', products: rows.map(toProduct) };
   }
 
   private change(
@@ -457,21 +457,21 @@ export class InventoryRepository {
     return row ? toStockState(row) : undefined;
   }
 
-  /** Writes a decrement the application decided (see DECIDED_TAKE_SQL). */
-  async takeDecided(command: {
+  /** Writes a decrement the application decided (see DECIDED_DECREMENT_SQL). */
+  async decrementDecided(command: {
     productId: string;
     quantity: number;
     expectedVersion: string | null;
     reference: string | null;
-  }): Promise<DecidedTakeOutcome> {
+  }): Promise<DecidedDecrementOutcome> {
     try {
-      const [row] = await this.db.query<{ stock: number }>(DECIDED_TAKE_SQL, [
+      const [row] = await this.db.query<{ stock: number }>(DECIDED_DECREMENT_SQL, [
         command.productId,
         command.quantity,
         command.expectedVersion,
         command.reference,
       ]);
-      return row ? { kind: 'taken', stock: row.stock } : { kind: 'conflict' };
+      return row ? { kind: 'applied', stock: row.stock } : { kind: 'conflict' };
     } catch (error) {
       const constraint = violatedConstraint(error);
       if (constraint) return { kind: 'constraint', constraint };

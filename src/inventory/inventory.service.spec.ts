@@ -96,21 +96,21 @@ describe(InventoryService.name, () => {
   });
 
   describe('decrement', () => {
-    it('takes under the SKU lock, with its fence, and answers the stock after', async () => {
-      inventory.take.mockImplementation(() => {
+    it('decrements under the SKU lock, with its fence, and answers the stock after', async () => {
+      inventory.decrement.mockImplementation(() => {
         expect(currentLock()?.keys).toEqual(['sku:MUG']);
-        return Promise.resolve({ kind: 'taken', lines: [taken('MUG', 2, 8)] });
+        return Promise.resolve({ kind: 'applied', lines: [taken('MUG', 2, 8)] });
       });
       await expect(sut.decrement('MUG', 2, 'ref-1')).resolves.toEqual({ sku: 'MUG', stock: 8 });
-      expect(inventory.take.mock.calls).toEqual([
+      expect(inventory.decrement.mock.calls).toEqual([
         [[{ sku: 'MUG', quantity: 2, fence: '1' }], 'decrement', 'ref-1'],
       ]);
     });
 
     it('a decrement without a reference records null', async () => {
-      inventory.take.mockResolvedValue({ kind: 'taken', lines: [taken('MUG', 1, 9)] });
+      inventory.decrement.mockResolvedValue({ kind: 'applied', lines: [taken('MUG', 1, 9)] });
       await sut.decrement('MUG', 1);
-      expect(inventory.take.mock.calls[0]?.[2]).toBeNull();
+      expect(inventory.decrement.mock.calls[0]?.[2]).toBeNull();
     });
   });
 
@@ -134,22 +134,22 @@ describe(InventoryService.name, () => {
     ])('%s', async (_, lines, expected) => {
       // A shortage first asks for expired holds' stock: none here.
       inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
-      inventory.take.mockResolvedValue({ kind: 'refused', lines });
+      inventory.decrement.mockResolvedValue({ kind: 'refused', lines });
       const skus = lines.map((refused) => refused.sku);
       const error = await rejectionOf(
         holding(skus, () =>
-          sut.takeForOrder(
+          sut.decrementForOrder(
             'order-1',
             skus.map((sku) => ({ sku, quantity: 4 })),
           ),
         ),
       );
       expectSameError(error, expected);
-      expect(inventory.take).toHaveBeenCalledTimes(1);
+      expect(inventory.decrement).toHaveBeenCalledTimes(1);
     });
 
     it('restocking above the limit is STOCK_LIMIT_EXCEEDED', async () => {
-      inventory.give.mockResolvedValue({
+      inventory.restock.mockResolvedValue({
         kind: 'refused',
         lines: [line('MUG', 'STOCK_LIMIT_EXCEEDED')],
       });
@@ -157,13 +157,13 @@ describe(InventoryService.name, () => {
         await rejectionOf(sut.restock('MUG', 4)),
         new StockLimitExceededError('MUG', MAX_STOCK),
       );
-      expect(inventory.give.mock.calls).toEqual([
+      expect(inventory.restock.mock.calls).toEqual([
         [[{ sku: 'MUG', quantity: 4, fence: '1' }], 'restock', null],
       ]);
     });
 
     it('a refusal without a reason is a bug, not a domain error', async () => {
-      inventory.give.mockResolvedValue({ kind: 'refused', lines: [line('MUG', null)] });
+      inventory.restock.mockResolvedValue({ kind: 'refused', lines: [line('MUG', null)] });
       const error = await rejectionOf(sut.restock('MUG', 4));
       expect(error).toEqual(new Error('stock change of MUG was refused'));
       expect(error).not.toHaveProperty('code');
@@ -177,39 +177,38 @@ describe(InventoryService.name, () => {
     ];
 
     it('on the short SKUs only, then asks once more', async () => {
-      inventory.take
+      inventory.decrement
         .mockResolvedValueOnce({
           kind: 'refused',
           lines: [line('A', null, 1), line('B', 'INSUFFICIENT_STOCK')],
         })
-        .mockResolvedValueOnce({ kind: 'taken', lines: [taken('A', 1, 4), taken('B', 4, 0)] });
+        .mockResolvedValueOnce({ kind: 'applied', lines: [taken('A', 1, 4), taken('B', 4, 0)] });
       inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 1, versions: [] });
-      await expect(holding(['A', 'B'], () => sut.takeForOrder('order-1', lines))).resolves.toEqual([
-        taken('A', 1, 4),
-        taken('B', 4, 0),
-      ]);
+      await expect(
+        holding(['A', 'B'], () => sut.decrementForOrder('order-1', lines)),
+      ).resolves.toEqual([taken('A', 1, 4), taken('B', 4, 0)]);
       const changes = [
         { sku: 'A', quantity: 1, fence: '1' },
         { sku: 'B', quantity: 4, fence: '1' },
       ];
       expect(inventory.reclaimExpiredLines.mock.calls).toEqual([[[changes[1]]]]);
-      expect(inventory.take.mock.calls).toEqual([
+      expect(inventory.decrement.mock.calls).toEqual([
         [changes, 'order_placed', 'order-1'],
         [changes, 'order_placed', 'order-1'],
       ]);
     });
 
     it('when nothing was reclaimed, the first refusal stands', async () => {
-      inventory.take.mockResolvedValue({
+      inventory.decrement.mockResolvedValue({
         kind: 'refused',
         lines: [line('B', 'INSUFFICIENT_STOCK')],
       });
       inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
       expectSameError(
-        await rejectionOf(holding(['B'], () => sut.takeForOrder('order-1', [lines[1]]))),
+        await rejectionOf(holding(['B'], () => sut.decrementForOrder('order-1', [lines[1]]))),
         new InsufficientStockError('B', 3, 4),
       );
-      expect(inventory.take).toHaveBeenCalledTimes(1);
+      expect(inventory.decrement).toHaveBeenCalledTimes(1);
     });
 
     it('a stale fence while reclaiming is STALE_FENCE', async () => {
@@ -228,12 +227,12 @@ describe(InventoryService.name, () => {
     });
 
     it('not when a line is also stale: the writer must not judge stock it no longer owns', async () => {
-      inventory.take.mockResolvedValue({
+      inventory.decrement.mockResolvedValue({
         kind: 'refused',
         lines: [line('A', 'STALE_FENCE', 1), line('B', 'INSUFFICIENT_STOCK')],
       });
       expectSameError(
-        await rejectionOf(holding(['A', 'B'], () => sut.takeForOrder('order-1', lines))),
+        await rejectionOf(holding(['A', 'B'], () => sut.decrementForOrder('order-1', lines))),
         new StaleFenceError('sku:A'),
       );
       expect(inventory.reclaimExpiredLines).not.toHaveBeenCalled();
@@ -242,28 +241,30 @@ describe(InventoryService.name, () => {
 
   describe('order and hold lines (inside the caller lock)', () => {
     it('refuse to write stock without the SKU lock, and call nothing', async () => {
-      const error = await rejectionOf(sut.takeForOrder('order-1', [{ sku: 'A', quantity: 1 }]));
+      const error = await rejectionOf(
+        sut.decrementForOrder('order-1', [{ sku: 'A', quantity: 1 }]),
+      );
       expect(error).toEqual(new Error('stock of A changed without holding sku:A'));
       // Under a lock that does not cover the SKU, the lock itself refuses to give a fence.
       const other = await rejectionOf(
-        holding(['A'], () => sut.returnForOrder('order-1', [{ sku: 'B', quantity: 1 }])),
+        holding(['A'], () => sut.restockForOrder('order-1', [{ sku: 'B', quantity: 1 }])),
       );
       expect(other).toBeInstanceOf(RangeError);
       expect(other).toEqual(new RangeError('key "sku:B" is not part of this lock'));
-      expect(inventory.take).not.toHaveBeenCalled();
-      expect(inventory.give).not.toHaveBeenCalled();
+      expect(inventory.decrement).not.toHaveBeenCalled();
+      expect(inventory.restock).not.toHaveBeenCalled();
     });
 
-    it('returnForOrder gives every line back with its own fence', async () => {
-      inventory.give.mockResolvedValue({ kind: 'given', products: [] });
+    it('restockForOrder gives every line back with its own fence', async () => {
+      inventory.restock.mockResolvedValue({ kind: 'restocked', products: [] });
       await locks.withLock('sku:A', () => Promise.resolve()); // sku:A's next fence is 2
       await holding(['A', 'B'], () =>
-        sut.returnForOrder('order-1', [
+        sut.restockForOrder('order-1', [
           { sku: 'A', quantity: 1 },
           { sku: 'B', quantity: 2 },
         ]),
       );
-      expect(inventory.give.mock.calls).toEqual([
+      expect(inventory.restock.mock.calls).toEqual([
         [
           [
             { sku: 'A', quantity: 1, fence: '2' },

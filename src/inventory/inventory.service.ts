@@ -29,8 +29,8 @@ import {
   type SkuFence,
   type StockRefusal,
   type StockState,
-  type TakenStock,
-  type TakeOutcome,
+  type PricedStockLine,
+  type DecrementOutcome,
 } from './inventory.repository';
 import { pageOf } from '../common/pagination/cursor';
 
@@ -115,7 +115,7 @@ export class InventoryService {
     try {
       switch (effectiveStrategy(strategy, inLock)) {
         case 'atomic':
-          return await this.takeWithStatement({ sku, quantity, fence: null }, ref, 'atomic');
+          return await this.decrementWithStatement({ sku, quantity, fence: null }, ref, 'atomic');
         case 'pessimistic':
           return await this.decrementPessimistic(sku, quantity, ref);
         case 'optimistic':
@@ -134,21 +134,21 @@ export class InventoryService {
 
   @Locked((sku: string) => skuLockKey(sku))
   private decrementLocked(sku: string, quantity: number, reference: string | null) {
-    return this.takeWithStatement(this.change(sku, quantity), reference, 'locked');
+    return this.decrementWithStatement(this.change(sku, quantity), reference, 'locked');
   }
 
-  /** The conditional statement (TAKE_SQL) decides and writes: `locked` and `atomic`. */
-  private takeWithStatement(
+  /** The conditional statement (DECREMENT_SQL) decides and writes: `locked` and `atomic`. */
+  private decrementWithStatement(
     change: StockChange,
     reference: string | null,
     strategy: 'locked' | 'atomic',
   ): Promise<StockView> {
     return this.db.change(async () => {
       const outcome = await this.withReclaim([change], () =>
-        this.inventory.take([change], 'decrement', reference),
+        this.inventory.decrement([change], 'decrement', reference),
       );
       if (outcome.kind === 'refused') await this.closeGate(outcome.lines);
-      const [taken] = this.takenOrThrow(outcome, strategy, [change]);
+      const [taken] = this.appliedOrThrow(outcome, strategy, [change]);
       return { sku: change.sku, stock: taken?.stock ?? 0 };
     });
   }
@@ -164,7 +164,7 @@ export class InventoryService {
     reference: string | null,
   ): Promise<StockView> {
     return this.control.pessimistic('sku', async () => {
-      const state = await this.decideTake(sku, quantity, () => this.inventory.lockStock(sku));
+      const state = await this.decideDecrement(sku, quantity, () => this.inventory.lockStock(sku));
       return this.writeDecided('pessimistic', state, quantity, reference, null);
     });
   }
@@ -179,7 +179,7 @@ export class InventoryService {
     reference: string | null,
   ): Promise<StockView> {
     return this.control.optimistic('sku', async () => {
-      const state = await this.decideTake(sku, quantity, () => this.inventory.readStock(sku));
+      const state = await this.decideDecrement(sku, quantity, () => this.inventory.readStock(sku));
       return this.db.change(() =>
         this.writeDecided('optimistic', state, quantity, reference, state.version),
       );
@@ -190,7 +190,7 @@ export class InventoryService {
    * Reads the product and checks that `quantity` is available (stock - reserved). When it is
    * not, the reservations of expired holds on it are given back first and it is read again.
    */
-  private async decideTake(
+  private async decideDecrement(
     sku: string,
     quantity: number,
     read: () => Promise<StockState | undefined>,
@@ -213,14 +213,14 @@ export class InventoryService {
     reference: string | null,
     expectedVersion: string | null,
   ): Promise<StockView> {
-    const outcome = await this.inventory.takeDecided({
+    const outcome = await this.inventory.decrementDecided({
       productId: state.productId,
       quantity,
       expectedVersion,
       reference,
     });
     switch (outcome.kind) {
-      case 'taken':
+      case 'applied':
         return { sku: state.sku, stock: outcome.stock };
       case 'conflict':
         throw new VersionConflict();
@@ -247,13 +247,13 @@ export class InventoryService {
   }
 
   /** The taken lines, or the error for a refusal or a backstop firing. */
-  private takenOrThrow(
-    outcome: TakeOutcome,
+  private appliedOrThrow(
+    outcome: DecrementOutcome,
     strategy: WriteStrategy,
     changes: readonly StockChange[],
-  ): Array<TakenStock & { stock: number }> {
+  ): Array<PricedStockLine & { stock: number }> {
     switch (outcome.kind) {
-      case 'taken':
+      case 'applied':
         return outcome.lines;
       case 'refused':
         throw this.refusal(outcome.lines);
@@ -278,7 +278,7 @@ export class InventoryService {
   restock(sku: string, quantity: number): Promise<ProductEntity> {
     const change = this.change(sku, quantity);
     return this.db.change(async () => {
-      const outcome = await this.inventory.give([change], 'restock', null);
+      const outcome = await this.inventory.restock([change], 'restock', null);
       if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
       const [product] = outcome.products;
       if (!product) throw new Error(`restock of ${sku} returned no product`);
@@ -292,22 +292,25 @@ export class InventoryService {
    * under the caller's lock on every SKU; all lines are taken or none, and a refusal names
    * the line that stopped it.
    */
-  async takeForOrder(orderId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
+  async decrementForOrder(
+    orderId: string,
+    lines: readonly OrderLine[],
+  ): Promise<PricedStockLine[]> {
     const changes = lines.map((line) => this.change(line.sku, line.quantity));
     const outcome = await this.withReclaim(changes, () =>
-      this.inventory.take(changes, 'order_placed', orderId),
+      this.inventory.decrement(changes, 'order_placed', orderId),
     );
-    return this.takenOrThrow(outcome, 'locked', changes);
+    return this.appliedOrThrow(outcome, 'locked', changes);
   }
 
   /**
    * Reserves every line for a checkout hold (reserved + quantity, against available), or none;
-   * same contract as takeForOrder, same refusals (INSUFFICIENT_STOCK names what is available).
+   * same contract as decrementForOrder, same refusals (INSUFFICIENT_STOCK names what is available).
    */
-  async reserveForHold(holdId: string, lines: readonly OrderLine[]): Promise<TakenStock[]> {
+  async reserveForHold(holdId: string, lines: readonly OrderLine[]): Promise<PricedStockLine[]> {
     const changes = lines.map((line) => this.change(line.sku, line.quantity));
     const outcome = await this.withReclaim(changes, () => this.inventory.reserve(changes, holdId));
-    return this.takenOrThrow(outcome, 'locked', changes);
+    return this.appliedOrThrow(outcome, 'locked', changes);
   }
 
   /**
@@ -338,14 +341,14 @@ export class InventoryService {
   }
 
   /**
-   * Expired holds never block a live request: when a take or a hold finds too little
+   * Expired holds never block a live request: when a decrement or a hold finds too little
    * available, the reservations of holds past their expiry (PostgreSQL clock) on the short
    * SKUs are given back first, under the SKU locks the caller holds, and it is asked again.
    */
   private async withReclaim(
     changes: readonly StockChange[],
-    attempt: () => Promise<TakeOutcome>,
-  ): Promise<TakeOutcome> {
+    attempt: () => Promise<DecrementOutcome>,
+  ): Promise<DecrementOutcome> {
     const outcome = await attempt();
     if (outcome.kind !== 'refused') return outcome;
     const short = outcome.lines.filter((line) => line.refusal === 'INSUFFICIENT_STOCK');
@@ -365,9 +368,9 @@ export class InventoryService {
     return skus.map((sku) => ({ sku, fence: this.change(sku, 1).fence }));
   }
 
-  /** Returns an order's lines to stock; same contract as takeForOrder. */
-  async returnForOrder(orderId: string, lines: readonly OrderLine[]): Promise<void> {
-    const outcome = await this.inventory.give(
+  /** Returns an order's lines to stock; same contract as decrementForOrder. */
+  async restockForOrder(orderId: string, lines: readonly OrderLine[]): Promise<void> {
+    const outcome = await this.inventory.restock(
       lines.map((line) => this.change(line.sku, line.quantity)),
       'order_cancelled',
       orderId,

@@ -97,8 +97,8 @@ describe(OrdersService.name, () => {
 
   describe('place', () => {
     function succeed(): void {
-      inventory.takeForOrder.mockImplementation((id) => {
-        observe('takeForOrder');
+      inventory.decrementForOrder.mockImplementation((id) => {
+        observe('decrementForOrder');
         expect(id).toMatch(UUID);
         return Promise.resolve(TAKEN);
       });
@@ -119,7 +119,7 @@ describe(OrdersService.name, () => {
       const keys = ['coupon:SPRING', 'sku:A', 'sku:B'];
       expect(acquire.mock.calls.map(([requested]) => requested)).toEqual([keys]);
       expect(seen).toEqual([
-        { call: 'takeForOrder', keys, inTransaction: true },
+        { call: 'decrementForOrder', keys, inTransaction: true },
         { call: 'redeem', keys, inTransaction: true },
         { call: 'insert', keys, inTransaction: true },
       ]);
@@ -131,7 +131,7 @@ describe(OrdersService.name, () => {
       const order = await sut.place({ customerId: 'cust-1', items: ITEMS, couponCode: 'SPRING' });
       const id = order.id;
       expect(id).toMatch(UUID);
-      expect(inventory.takeForOrder.mock.calls).toEqual([[id, ITEMS]]);
+      expect(inventory.decrementForOrder.mock.calls).toEqual([[id, ITEMS]]);
       expect(coupons.redeem.mock.calls).toEqual([
         [{ code: 'SPRING', customerId: 'cust-1', orderId: id, orderAmount: 3700 }],
       ]);
@@ -160,7 +160,7 @@ describe(OrdersService.name, () => {
       succeed();
       const order = await sut.place({ customerId: 'cust-1', items: ITEMS });
       expect(seen.map(({ call, keys }) => ({ call, keys }))).toEqual([
-        { call: 'takeForOrder', keys: ['sku:A', 'sku:B'] },
+        { call: 'decrementForOrder', keys: ['sku:A', 'sku:B'] },
         { call: 'insert', keys: ['sku:A', 'sku:B'] },
       ]);
       expect(coupons.redeem).not.toHaveBeenCalled();
@@ -182,7 +182,7 @@ describe(OrdersService.name, () => {
 
     it('a stock refusal ends the transaction before the coupon is touched', async () => {
       const refusal = new InsufficientStockError('B', 0, 1);
-      inventory.takeForOrder.mockRejectedValue(refusal);
+      inventory.decrementForOrder.mockRejectedValue(refusal);
       const error = await rejectionOf(
         sut.place({ customerId: 'cust-1', items: ITEMS, couponCode: 'SPRING' }),
       );
@@ -194,8 +194,8 @@ describe(OrdersService.name, () => {
 
     it('a coupon refusal rolls back the stock already taken: the same transaction throws', async () => {
       const refusal = new CouponExhaustedError('SPRING');
-      inventory.takeForOrder.mockImplementation(() => {
-        observe('takeForOrder');
+      inventory.decrementForOrder.mockImplementation(() => {
+        observe('decrementForOrder');
         return Promise.resolve(TAKEN);
       });
       coupons.redeem.mockImplementation(() => {
@@ -207,7 +207,7 @@ describe(OrdersService.name, () => {
       );
       expect(error).toBe(refusal);
       expect(seen.map(({ call, inTransaction }) => [call, inTransaction])).toEqual([
-        ['takeForOrder', true],
+        ['decrementForOrder', true],
         ['redeem', true],
       ]);
       expect(tx.transactions).toBe(1);
@@ -254,8 +254,8 @@ describe(OrdersService.name, () => {
         observe('markCancelled');
         return Promise.resolve(cancelledAt);
       });
-      inventory.returnForOrder.mockImplementation(() => {
-        observe('returnForOrder');
+      inventory.restockForOrder.mockImplementation(() => {
+        observe('restockForOrder');
         return Promise.resolve();
       });
       coupons.release.mockImplementation(() => {
@@ -269,12 +269,12 @@ describe(OrdersService.name, () => {
       const keys = ['coupon:SPRING', 'sku:A', 'sku:B'];
       expect(seen).toEqual([
         { call: 'markCancelled', keys, inTransaction: true },
-        { call: 'returnForOrder', keys, inTransaction: true },
+        { call: 'restockForOrder', keys, inTransaction: true },
         { call: 'release', keys, inTransaction: true },
       ]);
       expect(tx.transactions).toBe(1);
       expect(orders.markCancelled.mock.calls).toEqual([['order-1']]);
-      expect(inventory.returnForOrder.mock.calls).toEqual([['order-1', placedOrder().items]]);
+      expect(inventory.restockForOrder.mock.calls).toEqual([['order-1', placedOrder().items]]);
       expect(coupons.release.mock.calls).toEqual([[REDEMPTION_ID]]);
     });
 
@@ -283,7 +283,7 @@ describe(OrdersService.name, () => {
       orders.find.mockResolvedValueOnce(placedOrder()).mockResolvedValueOnce(cancelled);
       orders.markCancelled.mockResolvedValue(null);
       await expect(sut.cancel('order-1')).resolves.toBe(cancelled);
-      expect(inventory.returnForOrder).not.toHaveBeenCalled();
+      expect(inventory.restockForOrder).not.toHaveBeenCalled();
       expect(coupons.release).not.toHaveBeenCalled();
     });
 
@@ -291,9 +291,9 @@ describe(OrdersService.name, () => {
       const plain = placedOrder({ couponCode: null, redemptionId: null, discountAmount: 0 });
       orders.find.mockResolvedValue(plain);
       orders.markCancelled.mockResolvedValue(CREATED_AT);
-      inventory.returnForOrder.mockResolvedValue();
+      inventory.restockForOrder.mockResolvedValue();
       await sut.cancel('order-1');
-      expect(inventory.returnForOrder.mock.calls).toEqual([['order-1', plain.items]]);
+      expect(inventory.restockForOrder.mock.calls).toEqual([['order-1', plain.items]]);
       expect(coupons.release).not.toHaveBeenCalled();
     });
 
@@ -301,7 +301,7 @@ describe(OrdersService.name, () => {
       const refusal = new InsufficientStockError('A', 0, 2);
       orders.find.mockResolvedValue(placedOrder());
       orders.markCancelled.mockResolvedValue(CREATED_AT);
-      inventory.returnForOrder.mockRejectedValue(refusal);
+      inventory.restockForOrder.mockRejectedValue(refusal);
       expect(await rejectionOf(sut.cancel('order-1'))).toBe(refusal);
       expect(tx.transactions).toBe(1);
       expect(coupons.release).not.toHaveBeenCalled();

@@ -108,7 +108,7 @@ export class OrdersService {
   }
 
   /**
-   * Under the coupon and every SKU lock, in one transaction: take the stock, redeem the
+   * Under the coupon and every SKU lock, in one transaction: decrement the stock, redeem the
    * coupon for the subtotal (CouponsService.redeem re-enters the coupon lock we hold), and
    * write the order. Any refusal rolls back everything before it.
    */
@@ -117,7 +117,7 @@ export class OrdersService {
     return this.db.run(async () => {
       const { items, subtotal } = linesAsListed(
         input.items,
-        await this.inventory.takeForOrder(id, input.items),
+        await this.inventory.decrementForOrder(id, input.items),
       );
       const redeemed = input.couponCode
         ? await this.coupons.redeem({
@@ -215,7 +215,7 @@ export class OrdersService {
     return this.db.run(async () => {
       const cancelledAt = await this.orders.markCancelled(order.id);
       if (cancelledAt) {
-        await this.inventory.returnForOrder(order.id, order.items);
+        await this.inventory.restockForOrder(order.id, order.items);
         if (order.redemptionId) await this.coupons.release(order.redemptionId);
         return { ...order, status: 'cancelled' as const, cancelledAt };
       }

@@ -189,7 +189,7 @@ describe('a holder whose lease expired cannot commit', () => {
 
     const byA = await running.app
       .get(InventoryRepository)
-      .take([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
+      .decrement([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
     expect(byA).toEqual({
       kind: 'refused',
       lines: [{ sku, quantity: 5, refusal: 'STALE_FENCE', stock: 7, available: 7 }],
@@ -207,11 +207,11 @@ describe('a holder whose lease expired cannot commit', () => {
     const inventory = running.app.get(InventoryRepository);
     await locks.withLock(skuLockKey(sku), async (lock) => {
       expect(
-        await inventory.take([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 9 }] });
+        await inventory.decrement([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
+      ).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 9 }] });
       expect(
-        await inventory.take([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 8 }] });
+        await inventory.decrement([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
+      ).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 8 }] });
     });
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(8);
   });
@@ -288,9 +288,9 @@ describe('a holder whose lease expired cannot commit', () => {
       const byB = await otherProcess.withLock(skuLockKey(sku), (lockB) =>
         running.app
           .get(InventoryRepository)
-          .take([{ sku, quantity: 4, fence: lockB.fence }], 'decrement', 'by-b'),
+          .decrement([{ sku, quantity: 4, fence: lockB.fence }], 'decrement', 'by-b'),
       );
-      expect(byB).toMatchObject({ kind: 'taken', lines: [{ sku, stock: 6 }] });
+      expect(byB).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 6 }] });
       return inventory.decrement(sku, 1);
     });
     const errorA = await byA.then(

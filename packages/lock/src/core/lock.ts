@@ -7,7 +7,10 @@ import { driftMs } from './options';
 export interface Lock {
   /** Normalised keys: trimmed, de-duplicated, sorted. */
   readonly keys: readonly string[];
-  /** Fence of the first key (handy for single-key locks). */
+  /**
+   * The fence of a single-key lock. A multi-key lock has one fence per key and no "first" one:
+   * reading this on it throws a TypeError (use `fenceFor(key)` or `fences`).
+   */
   readonly fence: string;
   /** Fence per key: decimal strings, strictly increasing per key; compare with `compareFences`. */
   readonly fences: ReadonlyMap<string, string>;
@@ -59,6 +62,16 @@ export interface Chain {
   readonly handOffs: number;
 }
 
+/** The one fence of a single-key lock; a multi-key lock has no single fence (see Lock.fence). */
+function singleFence(keys: readonly string[], fences: ReadonlyMap<string, string>): string {
+  if (keys.length !== 1) {
+    throw new TypeError(
+      `a lock on ${keys.length} keys has a fence per key: use fenceFor(key) or fences`,
+    );
+  }
+  return fences.get(keys[0]) as string;
+}
+
 function fenceLookup(fences: ReadonlyMap<string, string>, key: string): string {
   const fence = fences.get(key.trim());
   if (fence === undefined) throw new RangeError(`key "${key}" is not part of this lock`);
@@ -77,7 +90,6 @@ function onDeadline(lock: HeldLock): void {
 /** A lock this service took from the backend (as opposed to a reentrant view of one). */
 export class HeldLock implements Lock {
   readonly reentrant = false;
-  readonly fence: string;
   readonly fences: ReadonlyMap<string, string>;
   /** Created on first use of `signal`: most short critical sections never look at it. */
   private controller: AbortController | undefined;
@@ -113,7 +125,6 @@ export class HeldLock implements Lock {
     const map = new Map<string, string>();
     for (let i = 0; i < keys.length; i++) map.set(keys[i], fences[i]);
     this.fences = map;
-    this.fence = fences[0];
     this.leaseMs = ttlMs;
     this.validUntil = attemptStart + ttlMs - driftMs(ttlMs, host.driftFactor);
     this.schedule(attemptStart);
@@ -143,6 +154,10 @@ export class HeldLock implements Lock {
   /** Set once the lock is lost. */
   get lostReason(): LockLostError | undefined {
     return this.lost;
+  }
+
+  get fence(): string {
+    return singleFence(this.keys, this.fences);
   }
 
   fenceFor(key: string): string {
@@ -318,7 +333,6 @@ export class HeldLock implements Lock {
  */
 export class ReentrantLock implements Lock {
   readonly reentrant = true;
-  readonly fence: string;
   readonly fences: ReadonlyMap<string, string>;
   readonly signal: AbortSignal;
   private readonly parts: readonly Lock[];
@@ -336,7 +350,6 @@ export class ReentrantLock implements Lock {
       fences.set(key, holder.fenceFor(key));
     }
     this.fences = fences;
-    this.fence = fences.get(keys[0]) as string;
     const parts = new Set<Lock>(holders.values());
     if (own) parts.add(own);
     this.parts = [...parts];
@@ -348,6 +361,10 @@ export class ReentrantLock implements Lock {
 
   get held(): boolean {
     return this.releasing === undefined && this.parts.every((p) => p.held);
+  }
+
+  get fence(): string {
+    return singleFence(this.keys, this.fences);
   }
 
   fenceFor(key: string): string {
