@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { violatedConstraint } from '../database/postgres-errors';
+import { advancedFence, staleFence } from '../database/fence-sql';
 import { TransactionRunner } from '../database/transaction-runner';
 import { GATE_MAX_ORDER_IDS, type CouponGateSnapshot } from '../gate/sold-out-gate';
 import type { RedeemState } from './coupon-rules';
@@ -306,7 +307,7 @@ interface RedeemParameters {
  */
 function refusalOf(c: string, p: RedeemParameters): string {
   return `CASE
-    ${p.fence ? `WHEN ${p.fence}::bigint IS NOT NULL AND ${c}.last_fence > ${p.fence}::bigint THEN 'STALE_FENCE'` : ''}
+    ${p.fence ? `WHEN ${staleFence(`${c}.last_fence`, `${p.fence}::bigint`)} THEN 'STALE_FENCE'` : ''}
     ${
       p.orderId
         ? `WHEN EXISTS (SELECT 1 FROM redemptions r WHERE r.coupon_id = ${c}.id
@@ -389,7 +390,7 @@ WITH seen AS (
 ), counted AS (
   UPDATE coupons c
      SET ${counter} = c.${counter} + 1,
-         last_fence = GREATEST(c.last_fence, COALESCE($5::bigint, c.last_fence)),
+         last_fence = ${advancedFence('c.last_fence', '$5::bigint')},
          updated_at = now()
     FROM decision d
    WHERE c.id = d.id AND d.refusal IS NULL
@@ -446,7 +447,7 @@ WITH seen AS (
 ), counted AS (
   UPDATE coupons c
      SET redeemed_count = c.redeemed_count - 1,
-         last_fence = GREATEST(c.last_fence, COALESCE($2::bigint, c.last_fence)),
+         last_fence = ${advancedFence('c.last_fence', '$2::bigint')},
          updated_at = now()
     FROM decision d
    WHERE c.id = d.coupon_id AND d.refusal IS NULL
@@ -475,7 +476,7 @@ SELECT d.refusal, d.code AS coupon_code, (SELECT version FROM counted) AS coupon
 
 function releaseRefusalOf(x: string): string {
   return `CASE
-    WHEN $2::bigint IS NOT NULL AND ${x}.last_fence > $2::bigint THEN 'STALE_FENCE'
+    WHEN ${staleFence(`${x}.last_fence`, '$2::bigint')} THEN 'STALE_FENCE'
     WHEN ${x}.status = 'released' THEN 'ALREADY_RELEASED'
     WHEN EXISTS (SELECT 1 FROM orders o WHERE o.redemption_id = ${x}.id AND o.status = 'placed')
       THEN 'REDEMPTION_HELD_BY_ORDER'
@@ -507,7 +508,7 @@ WITH seen AS (
          starts_at = ${changed('c', 'starts_at', '$8', '$9::timestamptz')},
          expires_at = ${changed('c', 'expires_at', '$10', '$11::timestamptz')},
          active = ${changed('c', 'active', '$12', '$13::boolean')},
-         last_fence = GREATEST(c.last_fence, COALESCE($14::bigint, c.last_fence)),
+         last_fence = ${advancedFence('c.last_fence', '$14::bigint')},
          updated_at = now()
     FROM decision d
    WHERE c.id = d.id AND d.refusal IS NULL
@@ -522,7 +523,7 @@ function changed(c: string, column: string, flag: string, value: string): string
 
 function updateRefusalOf(x: string): string {
   return `CASE
-    WHEN $14::bigint IS NOT NULL AND ${x}.last_fence > $14::bigint THEN 'STALE_FENCE'
+    WHEN ${staleFence(`${x}.last_fence`, '$14::bigint')} THEN 'STALE_FENCE'
     WHEN ${changed(x, 'max_redemptions', '$2', '$3::integer')} < ${x}.redeemed_count + ${x}.held_count
       THEN 'LIMIT_BELOW_USAGE'
     WHEN ${changed(x, 'starts_at', '$8', '$9::timestamptz')} >= ${changed(x, 'expires_at', '$10', '$11::timestamptz')}
@@ -553,7 +554,7 @@ WITH fences AS (
    ORDER BY c.id
    FOR UPDATE OF c
 ), stale AS (
-  SELECT 1 FROM locked WHERE fence IS NOT NULL AND last_fence > fence
+  SELECT 1 FROM locked WHERE ${staleFence('last_fence', 'fence')}
 ), target AS (
   SELECT h.id FROM checkout_holds h
    WHERE ${filter} AND h.coupon_released_at IS NULL
@@ -568,7 +569,7 @@ WITH fences AS (
 ), uncounted AS (
   UPDATE coupons c
      SET held_count = c.held_count - pc.n,
-         last_fence = GREATEST(c.last_fence, COALESCE(l.fence, c.last_fence)),
+         last_fence = ${advancedFence('c.last_fence', 'l.fence')},
          updated_at = now()
     FROM per_coupon pc JOIN locked l ON l.id = pc.coupon_id
    WHERE c.id = pc.coupon_id
@@ -617,12 +618,12 @@ WITH h AS (
    FOR UPDATE
 ), decision AS (
   SELECT h.*, l.code,
-         CASE WHEN $3::bigint IS NOT NULL AND l.last_fence > $3::bigint THEN 'STALE_FENCE' END AS refusal
+         CASE WHEN ${staleFence('l.last_fence', '$3::bigint')} THEN 'STALE_FENCE' END AS refusal
     FROM h JOIN locked l ON l.id = h.coupon_id
 ), counted AS (
   UPDATE coupons c
      SET held_count = c.held_count - 1, redeemed_count = c.redeemed_count + 1,
-         last_fence = GREATEST(c.last_fence, COALESCE($3::bigint, c.last_fence)),
+         last_fence = ${advancedFence('c.last_fence', '$3::bigint')},
          updated_at = now()
     FROM decision d
    WHERE c.id = d.coupon_id AND d.refusal IS NULL

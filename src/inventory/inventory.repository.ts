@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { violatedConstraint } from '../database/postgres-errors';
+import { advancedFence, staleFence } from '../database/fence-sql';
 import { TransactionRunner } from '../database/transaction-runner';
 import type { MovementReason } from './entities/inventory-movement.entity';
 import { ProductEntity } from './entities/product.entity';
@@ -163,7 +164,7 @@ WITH wanted AS (
   UPDATE products p
      SET stock = p.stock + $6::int * d.quantity,
          reserved = p.reserved + $7::int * d.quantity,
-         last_fence = GREATEST(p.last_fence, d.fence),
+         last_fence = ${advancedFence('p.last_fence', 'd.fence')},
          updated_at = now()
     FROM decision d
    WHERE p.id = d.id AND NOT EXISTS (SELECT 1 FROM decision WHERE refusal IS NOT NULL)
@@ -188,7 +189,7 @@ SELECT d.sku, d.quantity, d.refusal, d.id, d.name, d.price_amount, d.initial_sto
 const DECREMENT_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
-    WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
+    WHEN ${staleFence(`${x}.last_fence`, `${x}.fence`)} THEN 'STALE_FENCE'
     WHEN ${x}.stock - ${x}.reserved < ${x}.quantity THEN 'INSUFFICIENT_STOCK'
   END`,
 );
@@ -197,7 +198,7 @@ const DECREMENT_SQL = stockChangeSql(
 const RESTOCK_SQL = stockChangeSql(
   (x) => `CASE
     WHEN ${x}.id IS NULL THEN 'PRODUCT_NOT_FOUND'
-    WHEN ${x}.last_fence > ${x}.fence THEN 'STALE_FENCE'
+    WHEN ${staleFence(`${x}.last_fence`, `${x}.fence`)} THEN 'STALE_FENCE'
     WHEN ${x}.stock::bigint + ${x}.quantity > $8::bigint THEN 'STOCK_LIMIT_EXCEEDED'
   END`,
 );
@@ -245,7 +246,7 @@ WITH fences AS (
    ORDER BY p.id
    FOR UPDATE OF p
 ), stale AS (
-  SELECT 1 FROM locked WHERE last_fence > fence
+  SELECT 1 FROM locked WHERE ${staleFence('last_fence', 'fence')}
 ), target AS (
   ${target}
 ), marked AS (
@@ -256,7 +257,7 @@ WITH fences AS (
   UPDATE products p
      SET stock = p.stock + ${stockSign} * pp.quantity,
          reserved = p.reserved - pp.quantity,
-         last_fence = GREATEST(p.last_fence, l.fence),
+         last_fence = ${advancedFence('p.last_fence', 'l.fence')},
          updated_at = now()
     FROM per_product pp JOIN locked l ON l.id = pp.product_id
    WHERE p.id = pp.product_id

@@ -192,7 +192,18 @@ describe('a holder whose lease expired cannot commit', () => {
       .decrement([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
     expect(byA).toEqual({
       kind: 'refused',
-      lines: [{ sku, quantity: 5, refusal: 'STALE_FENCE', stock: 7, available: 7 }],
+      lines: [
+        {
+          sku,
+          quantity: 5,
+          refusal: 'STALE_FENCE',
+          stock: 7,
+          available: 7,
+          // The row as the refusing statement saw it: after B's one decrement, unlocked.
+          version: '1',
+          fromSnapshot: true,
+        },
+      ],
     });
 
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(7);
