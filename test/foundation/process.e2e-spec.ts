@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { Agent, request } from 'undici';
 import { AppProcess } from '../support/app-process';
 import { contendedAcquires, untilWaiting } from '../support/lock-waiters';
 import { waitFor } from '../support/ports';
@@ -64,7 +65,7 @@ describe('the compiled service (dist/main.js)', () => {
       expect(answer.status).toBe(503);
       expect(answer.body.code).toBe('SHUTTING_DOWN');
       expect(answer.headers['retry-after']).toBe('1');
-      await expect(fetch(`${app.url}/health`)).rejects.toThrow();
+      await expect(onNewConnection(`${app.url}/health`)).rejects.toThrow();
       expect(await redis.get(lockKey)).toBe('test-holder');
       expect(await app.exited()).toBe(0);
     } finally {
@@ -105,7 +106,7 @@ describe('the compiled service (dist/main.js)', () => {
       });
       app.signal('SIGTERM');
       await waitFor('new connections to be refused', () =>
-        fetch(`${app.url}/health`).then(
+        onNewConnection(`${app.url}/health`).then(
           () => false,
           () => true,
         ),
@@ -123,3 +124,19 @@ describe('the compiled service (dist/main.js)', () => {
     }
   });
 });
+
+/**
+ * A GET on a TCP connection of its own, as a new client makes it. A pooled keep-alive
+ * connection (global fetch keeps one from the start-up probe) would still reach the draining
+ * server and hear its 503, while new connections are already refused.
+ */
+async function onNewConnection(url: string): Promise<number> {
+  const agent = new Agent();
+  try {
+    const { statusCode, body } = await request(url, { dispatcher: agent });
+    await body.dump();
+    return statusCode;
+  } finally {
+    await agent.close();
+  }
+}

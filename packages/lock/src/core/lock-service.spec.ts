@@ -294,4 +294,24 @@ describe('LockService (core, fake backend)', () => {
     await held.release();
     await service.close();
   });
+
+  it('ends a wait on time when every retry is answered without I/O, so no timer can run', async () => {
+    const { service, fake } = setUp();
+    fake.store.acquire(['k'], 'another-holder', 60_000, 'another-client');
+    let calls = 0;
+    const acquire = fake.acquire.bind(fake);
+    fake.acquire = (keys, token, ttlMs) => {
+      calls++;
+      if (calls === 2) {
+        // A long synchronous stretch: the wait's deadline passes while its timer cannot fire.
+        const until = performance.now() + 40;
+        while (performance.now() < until);
+      }
+      if (calls > 1000) return Promise.reject(new Error('the wait loop spins without yielding'));
+      return acquire(keys, token, ttlMs);
+    };
+    await expect(service.acquire('k', { waitMs: 20 })).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(calls).toBe(2);
+    await service.close();
+  });
 });

@@ -40,6 +40,13 @@ export class WaitScope {
   }
 
   throwIfAborted(): void {
+    // The deadline timer cannot fire while a waiter loops on answers that need no I/O (the
+    // zookeeper backend answers "still blocked" from memory while its watch is armed, and a
+    // passed deadline makes the retry delay 0): only timers would end that loop, and they never
+    // run. The clock is read here as well, so the loop ends on time.
+    if (!this.controller.signal.aborted && performance.now() >= this.deadline) {
+      this.controller.abort(new WaitDeadline());
+    }
     this.controller.signal.throwIfAborted();
   }
 
