@@ -27,6 +27,10 @@ const withServices = { ...base, globalSetup: '<rootDir>/test/setup/global-setup.
 module.exports = {
   // Global options: projects cannot set their own.
   testTimeout: 120000,
+  // The suites start real servers, clients and app processes. A test that fails half-way can
+  // leave a client open, and CI must still end: jest then reports the leak and exits anyway
+  // (find it with --detectOpenHandles).
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/support/duration-reporter.js'],
   projects: [
     {

@@ -72,6 +72,44 @@ function librarySocket(client: Client): { destroy(): void } | undefined {
     .connectionManager?.socket;
 }
 
+/** The parts of the library's ConnectionManager that `repairFraming` wraps. */
+interface FramingInternals {
+  pendingBuffer: Buffer | null;
+  socket?: { destroy(): void };
+  onSocketClosed: (this: FramingInternals, hasError: boolean) => void;
+  onSocketData: (this: FramingInternals, buffer: Buffer) => void;
+}
+
+/**
+ * Two framing defects of node-zookeeper-client 1.1.3's ConnectionManager, repaired per client
+ * before it connects (the library binds these methods to each new socket):
+ * - a partial packet left over when a socket closes (`pendingBuffer`) is kept and prepended to
+ *   the next socket's first bytes, so every later answer is misread;
+ * - a misread answer throws out of the socket's 'data' handler ("Unknown code: ..."), an
+ *   uncaught exception that would take the whole process down.
+ * The leftover is dropped when a socket closes, and an answer that cannot be parsed drops the
+ * connection instead (the library reconnects, and the server resumes or expires the session).
+ */
+export function repairFraming(client: Client, onUnparsable: (err: unknown) => void): void {
+  const manager = (client as unknown as { connectionManager?: FramingInternals }).connectionManager;
+  if (!manager) return;
+  const closed = manager.onSocketClosed;
+  const data = manager.onSocketData;
+  manager.onSocketClosed = function (this: FramingInternals, hasError: boolean): void {
+    this.pendingBuffer = null;
+    closed.call(this, hasError);
+  };
+  manager.onSocketData = function (this: FramingInternals, buffer: Buffer): void {
+    try {
+      data.call(this, buffer);
+    } catch (err) {
+      this.pendingBuffer = null;
+      this.socket?.destroy();
+      onUnparsable(err);
+    }
+  };
+}
+
 function codeOf(err: unknown): number | undefined {
   return err instanceof Exception ? err.getCode() : undefined;
 }
@@ -514,6 +552,11 @@ class ZookeeperBackend implements LockBackend {
       retries: 0,
     });
     client.on('state', (state: State) => this.onState(generation, state));
+    repairFraming(client, (err) =>
+      this.context.logger.warn(
+        `zookeeper: dropped a connection whose answer could not be parsed (${String(err)})`,
+      ),
+    );
     this.client = client;
     this.connected = false;
     client.connect();
