@@ -107,20 +107,23 @@ describe('Redis outage (private redis-server, two app instances)', () => {
     expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   }
 
+  /** Both instances redeem again: each one's breaker closes on its own probe, not together. */
   async function untilServing(code: string): Promise<void> {
-    await waitFor(
-      'the service to redeem again',
-      async () => {
-        const probe = await a.api.post(`/v1/coupons/${code}/redeem`, {
-          customerId: `probe-${randomUUID()}`,
-          orderId: `probe-${randomUUID()}`,
-          orderAmount: 100,
-        });
-        return probe.status === 201;
-      },
-      20_000,
-      200,
-    );
+    for (const instance of [a, b]) {
+      await waitFor(
+        'every instance to redeem again',
+        async () => {
+          const probe = await instance.api.post(`/v1/coupons/${code}/redeem`, {
+            customerId: `probe-${randomUUID()}`,
+            orderId: `probe-${randomUUID()}`,
+            orderAmount: 100,
+          });
+          return probe.status === 201;
+        },
+        20_000,
+        200,
+      );
+    }
   }
 
   /** Retries the keyed attempts (each applies exactly once) and checks the books. */
