@@ -58,7 +58,8 @@ export function snapshotBuild(): void {
 
 // ------------------------------------------------------------------------------ database
 
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `work` on a connection of its own, closed afterwards (bench and maintenance queries). */
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, application_name: 'couponlock-bench' });
   await client.connect();
   try {

@@ -42,7 +42,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { newRunId, runStorm, type StormResult } from '../../load/harness';
 import { Cluster } from '../../load/http';
 import { hotCoupon, naiveHotCoupon, ordersMixed, stockDecrement } from '../../load/scenarios';
@@ -63,6 +62,7 @@ import {
   startActivitySampler,
   STOREFRONT_KEY,
   summariseActivity,
+  withClient,
 } from '../http/harness';
 import zookeeperBackend from '../lock/backends/zookeeper';
 
@@ -173,16 +173,6 @@ async function counters(urls: readonly string[]): Promise<{ retries: number; bac
     }
   }
   return { retries, backstop };
-}
-
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, application_name: 'couponlock-bench' });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Committed plus rolled-back transactions of the lock database so far (see the header). */
