@@ -65,7 +65,7 @@ describe('the compiled service (dist/main.js)', () => {
       expect(answer.status).toBe(503);
       expect(answer.body.code).toBe('SHUTTING_DOWN');
       expect(answer.headers['retry-after']).toBe('1');
-      await expect(onNewConnection(`${app.url}/health`)).rejects.toThrow();
+      await untilNewConnectionsRefused(app.url);
       expect(await redis.get(lockKey)).toBe('test-holder');
       expect(await app.exited()).toBe(0);
     } finally {
@@ -105,12 +105,7 @@ describe('the compiled service (dist/main.js)', () => {
         return (rows[0]?.waiting ?? 0) > 0;
       });
       app.signal('SIGTERM');
-      await waitFor('new connections to be refused', () =>
-        onNewConnection(`${app.url}/health`).then(
-          () => false,
-          () => true,
-        ),
-      );
+      await untilNewConnectionsRefused(app.url);
       await blocker.query('ROLLBACK');
 
       const answer = await inFlight;
@@ -124,6 +119,25 @@ describe('the compiled service (dist/main.js)', () => {
     }
   });
 });
+
+/**
+ * Waits until the listener is closed. Until then (Nest runs its shutdown hooks before it
+ * closes the server) a new connection may still be accepted, but its request must be refused
+ * with 503 SHUTTING_DOWN: nothing new is served once SIGTERM has landed.
+ */
+async function untilNewConnectionsRefused(baseUrl: string): Promise<void> {
+  const served: number[] = [];
+  await waitFor('new connections to be refused', () =>
+    onNewConnection(`${baseUrl}/health`).then(
+      (status) => {
+        served.push(status);
+        return false;
+      },
+      () => true,
+    ),
+  );
+  expect(served.filter((status) => status !== 503)).toEqual([]);
+}
 
 /**
  * A GET on a TCP connection of its own, as a new client makes it. A pooled keep-alive
