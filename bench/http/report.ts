@@ -98,30 +98,18 @@ export function computeRatios(
   soldOut?: SoldOutResults,
 ): Ratio[] {
   const { locked, atomic } = strategies;
-  const hot = locked.hot.throughput / atomic.hot.throughput;
-  const spread = locked.spread.throughput / atomic.spread.throughput;
   const outside = (a: WorkloadResult, b: WorkloadResult): [number, number] | undefined =>
     a.cpu && b.cpu ? [a.cpu.usPerRequest.other, b.cpu.usPerRequest.other] : undefined;
+  /** Targets of the hot-key work (local hand-off, sold-out gate); spread is the earlier floor. */
+  const ratio = (name: string, a: WorkloadResult, b: WorkloadResult, target: number): Ratio => {
+    const value = a.throughput / b.throughput;
+    return { name, value, target, met: value >= target, outsideCpuUs: outside(a, b) };
+  };
   return [
-    {
-      name: 'hot coupon: locked / atomic throughput',
-      value: hot,
-      target: 0.5,
-      met: hot >= 0.5,
-      outsideCpuUs: outside(locked.hot, atomic.hot),
-    },
-    {
-      name: 'spread over coupons: locked / atomic throughput',
-      value: spread,
-      target: 0.85,
-      met: spread >= 0.85,
-      outsideCpuUs: outside(locked.spread, atomic.spread),
-    },
-    {
-      name: 'stock: one hot SKU / many SKUs throughput',
-      value: stock.hotSku.throughput / stock.manySkus.throughput,
-      outsideCpuUs: outside(stock.hotSku, stock.manySkus),
-    },
+    ratio('hot coupon: locked / atomic throughput', locked.hot, atomic.hot, 1.5),
+    ratio('spread over coupons: locked / atomic throughput', locked.spread, atomic.spread, 0.85),
+    ratio('hot coupon locked / 1000 coupons locked throughput', locked.hot, locked.spread, 0.8),
+    ratio('stock: one hot SKU / 1000 SKUs throughput', stock.hotSku, stock.manySkus, 0.8),
     ...(soldOut
       ? [
           {
