@@ -182,6 +182,10 @@ function zookeeperFixture(): BackendFixture {
   const options = (hosts: string, keyPrefix: string): LockServiceOptions => ({
     backend: 'zookeeper',
     zookeeper: { hosts, sessionTimeoutMs },
+    // Only a service's first session waits this long (a later loss fails at once): a fresh
+    // session on a busy machine can take more than the 500 ms default, and each case starts
+    // new services.
+    connectWaitMs: 5000,
     keyPrefix,
   });
   return {

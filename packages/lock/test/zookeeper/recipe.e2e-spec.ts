@@ -42,6 +42,8 @@ describe('zookeeper recipe', () => {
     const s = new LockService({
       backend: 'zookeeper',
       zookeeper: { hosts: server.hosts, sessionTimeoutMs: 5000 },
+      // A first session on a busy machine can take more than the 500 ms default.
+      connectWaitMs: 5000,
       keyPrefix: prefix,
       waitMs: 30_000,
       logger: new RecordingLogger(),

@@ -38,6 +38,8 @@ describe('zookeeper reconnect', () => {
     const service = new LockService({
       backend: 'zookeeper',
       zookeeper: { hosts: proxy.hosts, sessionTimeoutMs: SESSION_TIMEOUT_MS },
+      // A first session on a busy machine can take more than the 500 ms default.
+      connectWaitMs: 5000,
       keyPrefix: `reconnect:${randomUUID()}:`,
       logger: new RecordingLogger(),
     });
