@@ -267,6 +267,23 @@ const CASES: HostileCase[] = [
     status: 400,
     code: 'MALFORMED_JSON',
   })),
+  // Nested 2,000 deep: a few KiB, far under the size limit; walking it recursively would
+  // overflow the stack (a 500 before the depth limit).
+  ...[
+    { route: 'redeem', path: redeemPath, as: 'api' as const },
+    { route: 'validate', path: validatePath, as: 'api' as const },
+    { route: 'order', path: ordersPath, as: 'api' as const },
+    { route: 'decrement', path: decrementPath, as: 'api' as const },
+    { route: 'coupon PATCH', path: couponPath, as: 'admin' as const, method: 'PATCH' as const },
+  ].map(({ route, path, as, method }) => ({
+    name: `a body nested 2000 deep (${route})`,
+    as,
+    method: method ?? ('POST' as const),
+    path,
+    raw: `{"customerId":"c","orderId":"o","orderAmount":1000,"x":${'['.repeat(2000)}${']'.repeat(2000)}}`,
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  })),
   {
     name: 'an order with malformed JSON',
     method: 'POST',

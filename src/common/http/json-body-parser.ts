@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DomainError } from '../errors/domain-error';
+import { DomainError, RequestValidationError } from '../errors/domain-error';
 
 export class MalformedJsonError extends DomainError {
   constructor(reason: string) {
@@ -24,7 +24,33 @@ export function useStrictJsonBodyParser(fastify: FastifyInstance): void {
     }
     void parseJson(request, body.toString(), (error: Error | null, value?: unknown) => {
       if (error) done(new MalformedJsonError(error.message), undefined);
+      else if (nestingExceeds(value, MAX_BODY_DEPTH)) done(tooDeep(), undefined);
       else done(null, value);
     });
   });
+}
+
+/**
+ * No request body of this API nests deeper than 3 levels (an order's lines). Validation and
+ * transformation walk a body recursively, so a body of a few KiB nested thousands of levels
+ * deep would overflow the stack there (a 500); it is refused here, before anything walks it.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+function tooDeep(): RequestValidationError {
+  return new RequestValidationError([
+    { field: 'body', messages: [`body must not nest deeper than ${MAX_BODY_DEPTH} levels`] },
+  ]);
+}
+
+/** Whether `value` has arrays or objects nested more than `limit` deep; iterative, no stack. */
+export function nestingExceeds(value: unknown, limit: number): boolean {
+  const pending: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.node === null || typeof next.node !== 'object') continue;
+    if (next.depth >= limit) return true;
+    for (const child of Object.values(next.node))
+      pending.push({ node: child, depth: next.depth + 1 });
+  }
+  return false;
 }
