@@ -33,6 +33,9 @@ export const GATE_MAX_ORDER_IDS = 1000;
  */
 const EXPIRY_MARGIN_MS = 1000;
 
+/** How often a gate that stepped aside retries its pending opens (or pings), in ms. */
+export const RETRY_EVERY_MS = 250;
+
 /** How long `opened` outlives the last open: far longer than any request in flight. */
 const OPENED_KEEP_MS = 24 * 3600 * 1000;
 
@@ -99,6 +102,14 @@ export class GateRedis implements OnModuleInit, OnModuleDestroy {
  * GATE_CLOSED_TTL_MS, which bounds how long a crash between a commit and its open can keep a
  * coupon refused. Redis failures let requests through (the lock and the database decide).
  *
+ * A failed command (Redis down, or hung: each command waits up to its 500 ms timeout) makes the
+ * gate step aside: checks let every request through and closes are skipped without asking
+ * Redis, so a hung Redis costs one timeout, not one per refusal while the lock is held. Opens
+ * that could not be written are kept (the newest version per key) and retried every
+ * RETRY_EVERY_MS until Redis takes them; the gate trusts Redis again only once every pending
+ * open is written, so a close that a failed open should have lifted never outlives the outage
+ * by more than one retry on this instance.
+ *
  * Disabled (every check lets the request through, nothing is written) with SOLD_OUT_GATE=off
  * or without REDIS_URL.
  */
@@ -108,6 +119,16 @@ export class SoldOutGate {
   private readonly redis: (Redis & GateCommands) | undefined;
   private readonly prefix: string;
   private readonly closedTtlMs: number;
+  /** True while the gate steps aside after a failed command (see the class comment). */
+  private suspended = false;
+  /** Opens not yet written, by gate key prefix: the newest version to open at. */
+  private readonly pendingOpens = new Map<
+    string,
+    { resource: GateResource; id: string; version: bigint }
+  >();
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** A retry still waiting on a hung Redis: the next tick skips rather than piling up. */
+  private retrying = false;
 
   constructor(
     config: AppConfig,
@@ -130,12 +151,12 @@ export class SoldOutGate {
    * or when Redis fails.
    */
   async refusesRedeem(code: string, orderId: string, orderAmount: number): Promise<boolean> {
-    if (!this.redis) return false;
+    if (!this.redis || this.suspended) return false;
     let closed: [string, string, string] | null;
     try {
       closed = await this.redis.gateCheck(...this.keys(code), orderId);
     } catch {
-      this.metrics.failed('coupon', 'check');
+      this.failed('coupon', 'check');
       return false;
     }
     if (!closed) return false;
@@ -151,7 +172,7 @@ export class SoldOutGate {
    * version got there first. Never throws (a gate left open costs only speed).
    */
   async closeCoupon(code: string, snapshot: CouponGateSnapshot): Promise<void> {
-    if (!this.redis || snapshot.orderIds.length > GATE_MAX_ORDER_IDS) return;
+    if (!this.redis || this.suspended || snapshot.orderIds.length > GATE_MAX_ORDER_IDS) return;
     try {
       const closed = await this.redis.gateClose(
         ...this.keys(code),
@@ -163,27 +184,17 @@ export class SoldOutGate {
       );
       if (closed === 1) this.metrics.closed('coupon');
     } catch {
-      this.metrics.failed('coupon', 'close');
+      this.failed('coupon', 'close');
     }
   }
 
   /**
    * Opens the coupon's gate for every close judged before `version` (the version a committed
-   * change that made room left the row at). Never throws: a failed open leaves a close that
-   * expires after GATE_CLOSED_TTL_MS; it is logged and counted.
+   * change that made room left the row at). Never throws: an open Redis does not take now is
+   * kept and retried until it does (see the class comment); it is logged and counted.
    */
-  async openCoupon(code: string, version: string): Promise<void> {
-    if (!this.redis) return;
-    try {
-      const raised = await this.redis.gateOpen(...this.keys(code), version, OPENED_KEEP_MS);
-      if (raised === 1) this.metrics.opened('coupon');
-    } catch (error) {
-      this.metrics.failed('coupon', 'open');
-      this.logger.error(
-        `could not open the gate of coupon ${code} at version ${version}: ${String(error)}; ` +
-          `it stays closed for at most ${this.closedTtlMs} ms`,
-      );
-    }
+  openCoupon(code: string, version: string): Promise<void> {
+    return this.open('coupon', code, version);
   }
 
   /**
@@ -191,12 +202,12 @@ export class SoldOutGate {
    * and `available` 0, exactly as PostgreSQL last refused it (stock 0: any quantity is short).
    */
   async refusesDecrement(sku: string): Promise<boolean> {
-    if (!this.redis) return false;
+    if (!this.redis || this.suspended) return false;
     let closed: [string, string, string] | null;
     try {
       closed = await this.redis.gateCheck(...this.keys(sku, 'sku'), '');
     } catch {
-      this.metrics.failed('sku', 'check');
+      this.failed('sku', 'check');
       return false;
     }
     if (!closed) return false;
@@ -206,7 +217,7 @@ export class SoldOutGate {
 
   /** Closes the SKU's gate at the version a refusal with stock 0 was judged at. Never throws. */
   async closeSku(sku: string, version: string): Promise<void> {
-    if (!this.redis) return;
+    if (!this.redis || this.suspended) return;
     try {
       const closed = await this.redis.gateClose(
         ...this.keys(sku, 'sku'),
@@ -217,23 +228,81 @@ export class SoldOutGate {
       );
       if (closed === 1) this.metrics.closed('sku');
     } catch {
-      this.metrics.failed('sku', 'close');
+      this.failed('sku', 'close');
     }
   }
 
   /** Opens the SKU's gate at the version a restock, cancel or hold release committed. */
-  async openSku(sku: string, version: string): Promise<void> {
+  openSku(sku: string, version: string): Promise<void> {
+    return this.open('sku', sku, version);
+  }
+
+  private async open(resource: GateResource, id: string, version: string): Promise<void> {
     if (!this.redis) return;
-    try {
-      const raised = await this.redis.gateOpen(...this.keys(sku, 'sku'), version, OPENED_KEEP_MS);
-      if (raised === 1) this.metrics.opened('sku');
-    } catch (error) {
-      this.metrics.failed('sku', 'open');
-      this.logger.error(
-        `could not open the gate of SKU ${sku} at version ${version}: ${String(error)}; ` +
-          `it stays closed for at most ${this.closedTtlMs} ms`,
-      );
+    if (this.suspended) {
+      this.keepOpen(resource, id, BigInt(version));
+      return;
     }
+    try {
+      await this.write(resource, id, BigInt(version));
+    } catch (error) {
+      this.logger.error(
+        `could not open the gate of ${resource} ${id} at version ${version}: ${String(error)}; ` +
+          `retrying every ${RETRY_EVERY_MS} ms, and the gate lets every request through until then`,
+      );
+      this.keepOpen(resource, id, BigInt(version));
+      this.failed(resource, 'open');
+    }
+  }
+
+  private async write(resource: GateResource, id: string, version: bigint): Promise<void> {
+    const redis = this.redis;
+    if (!redis) return;
+    const keys = this.keys(id, resource);
+    const raised = await redis.gateOpen(...keys, version.toString(), OPENED_KEEP_MS);
+    if (raised === 1) this.metrics.opened(resource);
+  }
+
+  private keepOpen(resource: GateResource, id: string, version: bigint): void {
+    const key = this.keys(id, resource)[0];
+    const pending = this.pendingOpens.get(key);
+    if (!pending || pending.version < version)
+      this.pendingOpens.set(key, { resource, id, version });
+  }
+
+  /** A command failed: step aside until Redis answers again (see the class comment). */
+  private failed(resource: GateResource, operation: 'check' | 'close' | 'open'): void {
+    this.metrics.failed(resource, operation);
+    this.suspended = true;
+    this.retryTimer ??= setInterval(() => void this.retry(), RETRY_EVERY_MS).unref();
+  }
+
+  /** Writes the pending opens (or pings when there are none); all written: trusted again. */
+  private async retry(): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'end') {
+      clearInterval(this.retryTimer);
+      return;
+    }
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      if (this.pendingOpens.size === 0) await redis.ping();
+      for (const [key, pending] of [...this.pendingOpens]) {
+        await this.write(pending.resource, pending.id, pending.version);
+        // A newer version kept while this one was written stays pending.
+        if (this.pendingOpens.get(key) === pending) this.pendingOpens.delete(key);
+      }
+    } catch {
+      return;
+    } finally {
+      this.retrying = false;
+    }
+    if (this.pendingOpens.size > 0) return;
+    this.suspended = false;
+    clearInterval(this.retryTimer);
+    this.retryTimer = undefined;
+    this.logger.log('gate Redis answers again: the gate is back in use');
   }
 
   /** opened, closed, orders: one hash tag, so one slot in a cluster. */
