@@ -26,7 +26,7 @@ import { renderLatencyChart } from './chart';
 import { addCpu, cpuWindow, CPU_GROUPS, type CpuUsage } from './cpu';
 import {
   addLocks,
-  AppInstance,
+  type AppInstance,
   appEnvironment,
   appMetrics,
   applicationName,
@@ -37,6 +37,7 @@ import {
   seed,
   snapshotBuild,
   startActivitySampler,
+  startApp,
   STOREFRONT_KEY,
   summariseActivity,
   type ActivitySample,
@@ -397,9 +398,7 @@ async function main(): Promise<void> {
     const pairs = {} as Record<Strategy, Pair>;
     for (const strategy of STRATEGIES) {
       const env = appEnvironment(strategy, redisPrefix);
-      const pair = await Promise.all(
-        Array.from({ length: CONFIG.instances }, () => AppInstance.start(env)),
-      );
+      const pair = await Promise.all(Array.from({ length: CONFIG.instances }, () => startApp(env)));
       instances.push(...pair);
       pairs[strategy] = { strategy, instances: pair, urls: pair.map((instance) => instance.url) };
     }

@@ -3,7 +3,7 @@
  * processes, seed data through the API, pg_stat_activity sampling, the apps' lock metrics and
  * Redis clean-up. Nothing here touches the dev or test databases.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { Pool } from 'undici';
-import { freePort, sleep, waitFor } from '../../test/support/ports';
+import { RunningApp } from '../../load/app-process';
+import { sleep } from '../../test/support/ports';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -159,62 +160,18 @@ export function summariseActivity(samples: readonly ActivitySample[]): ActivityS
 
 // ------------------------------------------------------------------------------ app processes
 
-export class AppInstance {
-  private output = '';
+export type { RunningApp as AppInstance } from '../../load/app-process';
 
-  private constructor(
-    readonly url: string,
-    private readonly child: ChildProcess,
-  ) {
-    const capture = (chunk: Buffer): void => {
-      this.output = (this.output + chunk.toString()).slice(-8000);
-    };
-    child.stdout?.on('data', capture);
-    child.stderr?.on('data', capture);
-  }
-
-  static async start(env: Record<string, string>): Promise<AppInstance> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: CHILD_CWD,
-      env: { ...CHILD_BASE_ENV, ...env, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const instance = new AppInstance(`http://127.0.0.1:${port}`, child);
-    try {
-      await waitFor(
-        `app on port ${port}`,
-        async () => {
-          if (child.exitCode !== null) throw new Error('exited');
-          const response = await fetch(`${instance.url}/health`);
-          await response.body?.cancel();
-          return response.status === 200;
-        },
-        30_000,
-      );
-    } catch (error) {
-      await instance.stop();
-      throw new Error(`app did not start (${String(error)}):\n${instance.output}`, {
-        cause: error,
-      });
-    }
-    return instance;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get logTail(): string {
-    return this.output;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await exited;
-  }
+/**
+ * Starts one app instance with the shared starter, on the private build, in the empty working
+ * directory, with exactly `env` (see appEnvironment) and nothing of this process's environment.
+ */
+export function startApp(env: Record<string, string>): Promise<RunningApp> {
+  return RunningApp.start({
+    main: MAIN,
+    cwd: CHILD_CWD,
+    env: () => ({ ...CHILD_BASE_ENV, ...env }),
+  });
 }
 
 /** application_name of an app pair's PostgreSQL connections, for pg_stat_activity. */

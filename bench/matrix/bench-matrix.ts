@@ -50,7 +50,6 @@ import { rasterise, renderSvg } from '../http/chart';
 import {
   type ActivitySample,
   ADMIN_KEY,
-  AppInstance,
   appEnvironment,
   BENCH_DATABASE_URL,
   BENCH_DB,
@@ -60,6 +59,7 @@ import {
   seed,
   snapshotBuild,
   startActivitySampler,
+  startApp,
   STOREFRONT_KEY,
   summariseActivity,
   withClient,
@@ -587,7 +587,7 @@ async function runPair(
   const env = environment(cell, prefix);
   const pgLock = cell.strategy === 'locked' && cell.backend === 'postgres';
   const lockTransactionsBefore = pgLock ? await lockDatabaseTransactions() : 0;
-  const apps = await Promise.all([AppInstance.start(env), AppInstance.start(env)]);
+  const apps = await Promise.all([startApp(env), startApp(env)]);
   const urls = apps.map((app) => app.url);
   const cluster = new Cluster({
     baseUrls: urls,

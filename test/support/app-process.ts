@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { RunningApp } from '../../load/app-process';
 import { ApiClient } from './http';
-import { freePort, waitFor } from './ports';
 import { ADMIN_KEY, STOREFRONT_KEY, testEnvironment } from './test-env';
 
 /**
@@ -12,75 +11,51 @@ const MAIN = process.env.TEST_APP_MAIN ?? join(__dirname, '..', '..', 'dist', 'm
 
 /**
  * A real app instance in its own OS process, started from the compiled build (`npm run build`
- * runs before the e2e suite). Multi-instance tests start two of these.
+ * runs before the e2e suite) by the shared starter, with the test environment and a storefront
+ * and an admin client. Multi-instance tests start two of these.
  */
 export class AppProcess {
   readonly api: ApiClient;
   readonly admin: ApiClient;
-  private output = '';
-  private readonly exit: Promise<number | null>;
 
-  private constructor(
-    readonly url: string,
-    private readonly child: ChildProcess,
-  ) {
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    this.api = new ApiClient(url, STOREFRONT_KEY, 64);
-    this.admin = new ApiClient(url, ADMIN_KEY, 8);
-    child.stdout?.on('data', (chunk: Buffer) => this.capture(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => this.capture(chunk));
+  private constructor(private readonly app: RunningApp) {
+    this.api = new ApiClient(app.url, STOREFRONT_KEY, 64);
+    this.admin = new ApiClient(app.url, ADMIN_KEY, 8);
   }
 
   static async start(overrides: Record<string, string> = {}): Promise<AppProcess> {
-    // A caller that must know the port before the start (to list it in another setting) picks it.
-    const port = overrides.PORT !== undefined ? Number(overrides.PORT) : await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, ...testEnvironment({ PORT: String(port), ...overrides }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const app = await RunningApp.start({
+      main: MAIN,
+      // A caller that must know the port before the start (to list it in another setting) picks it.
+      port: overrides.PORT !== undefined ? Number(overrides.PORT) : undefined,
+      env: (port) => ({
+        ...process.env,
+        ...testEnvironment({ PORT: String(port), ...overrides }),
+      }),
     });
-    const instance = new AppProcess(`http://127.0.0.1:${port}`, child);
-    try {
-      await waitFor(
-        `app on port ${port}`,
-        async () => {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            throw new Error(`app exited: ${instance.output}`);
-          }
-          const response = await fetch(`${instance.url}/health`);
-          return response.status === 200;
-        },
-        30_000,
-      );
-    } catch (error) {
-      await instance.stop();
-      throw new Error(`${String(error)}\n${instance.output}`, { cause: error });
-    }
-    return instance;
+    return new AppProcess(app);
+  }
+
+  get url(): string {
+    return this.app.url;
   }
 
   /** Last lines the process wrote, for failure messages. */
   get logTail(): string {
-    return this.output;
+    return this.app.logTail;
   }
 
   signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
+    this.app.signal(signal);
   }
 
   /** The exit code; null when a signal ended the process (SIGKILL). */
   exited(): Promise<number | null> {
-    return this.exit;
+    return this.app.exited();
   }
 
   async stop(): Promise<void> {
     await Promise.all([this.api.close(), this.admin.close()]);
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-      await this.exit;
-    }
-  }
-
-  private capture(chunk: Buffer): void {
-    this.output = (this.output + chunk.toString()).slice(-8000);
+    await this.app.stop();
   }
 }
