@@ -1,5 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import { type Kind, outcomeKind } from '../k6/lib/outcome.js';
 import { type Answer, type Cluster, describeAnswer, type RequestSpec } from './http';
+
+export type { Kind };
 
 /**
  * Which answers a storm may legitimately get. Every answer falls in exactly one bucket, so
@@ -9,14 +12,12 @@ import { type Answer, type Cluster, describeAnswer, type RequestSpec } from './h
  *               problem+json `code` (409 COUPON_EXHAUSTED once a coupon is sold out);
  * - unexpected: anything else: another code with the same status (409 ALREADY_REDEEMED where
  *               order ids are unique is a bug), any 5xx, 503 LOCK_TIMEOUT, no answer at all.
- * Same rules as k6/lib/classify.js.
+ * The rule is k6/lib/outcome.js, the one the k6 scripts use.
  */
 export interface Expectation {
   success: readonly number[];
   refusals: ReadonlyArray<{ status: number; code: string }>;
 }
-
-export type Kind = 'success' | 'refused' | 'unexpected';
 
 export interface Outcome {
   index: number;
@@ -76,11 +77,7 @@ export interface StormResult {
 const SAMPLE_LIMIT = 10;
 
 export function classify(answer: Answer, expect: Expectation): Kind {
-  if (expect.success.includes(answer.status) && answer.body !== null) return 'success';
-  const refused = expect.refusals.some(
-    (refusal) => refusal.status === answer.status && refusal.code === answer.code,
-  );
-  return refused ? 'refused' : 'unexpected';
+  return outcomeKind(answer, expect);
 }
 
 export function answerKey(answer: Answer): string {

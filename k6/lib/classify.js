@@ -1,18 +1,13 @@
 // Sorts every answer into exactly one of three buckets, so the counters add up to the number of
-// requests and nothing is silently dropped:
-//   success     the status the scenario hopes for (201 redeem, 200 decrement, ...)
-//   refused     a refusal the scenario can legitimately produce, identified by status AND the
-//               problem+json `code` (e.g. 409 COUPON_EXHAUSTED once the coupon is sold out)
-//   unexpected  anything else: other codes, 4xx/5xx, 503 LOCK_TIMEOUT, network errors (status 0),
-//               a 2xx without a JSON body
+// requests and nothing is silently dropped. The rule itself is outcome.js, which the Node load
+// harness shares; see it for the buckets.
 // The `code` matters: a 409 ALREADY_REDEEMED in a scenario that uses unique order ids is a bug,
 // not a sold-out answer, even though its status is the same.
 
 import { json } from './api.js';
+import { outcomeKind, REFUSED, SUCCESS, UNEXPECTED } from './outcome.js';
 
-export const SUCCESS = 'success';
-export const REFUSED = 'refused';
-export const UNEXPECTED = 'unexpected';
+export { REFUSED, SUCCESS, UNEXPECTED };
 
 // expect.success:  array of statuses that mean success
 // expect.refusals: array of { status, code } pairs that are legitimate refusals
@@ -20,19 +15,9 @@ export function classify(res, expect) {
   const body = json(res);
   const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
   const code = isObject && typeof body.code === 'string' ? body.code : null;
-  let kind = UNEXPECTED;
-  if (expect.success.indexOf(res.status) !== -1 && isObject) {
-    kind = SUCCESS;
-  } else {
-    const refusals = expect.refusals || [];
-    for (let i = 0; i < refusals.length; i++) {
-      if (res.status === refusals[i].status && code === refusals[i].code) {
-        kind = REFUSED;
-        break;
-      }
-    }
-  }
-  return { kind, status: res.status, code, body: isObject ? body : null, res };
+  const object = isObject ? body : null;
+  const kind = outcomeKind({ status: res.status, code, body: object }, expect);
+  return { kind, status: res.status, code, body: object, res };
 }
 
 // One line describing a response, for logs and failure messages.
