@@ -39,13 +39,14 @@ interface ScriptShape {
   scenario: string;
   success: string;
   refused: string;
-  /** Metric whose `count==N` threshold holds the limit being proven. */
-  limitFrom: string;
-  limitLabel: (n: string) => string;
+  /** Metric whose `count==N` threshold holds the limit being proven (default: `success`). */
+  limitFrom?: string;
+  /** How the table shows that limit (default: the number alone). */
+  limitLabel?: (n: string) => string;
   /** The teardown check comparing counter and ledger. */
   counterCheck: string;
-  /** Latency trend (falls back to http_req_duration). */
-  latency: string;
+  /** Latency trend (default: http_req_duration). */
+  latency?: string;
 }
 
 const SHAPES: Record<string, ScriptShape> = {
@@ -53,10 +54,7 @@ const SHAPES: Record<string, ScriptShape> = {
     scenario: 'hot-coupon (k6)',
     success: 'redeem_success{scenario:exact}',
     refused: 'redeem_refused{scenario:exact}',
-    limitFrom: 'redeem_success{scenario:exact}',
-    limitLabel: (n) => n,
     counterCheck: 'teardown: hot coupon redeemedCount == active ledger rows',
-    latency: 'http_req_duration',
   },
   'stock-decrement': {
     scenario: 'stock-decrement (k6)',
@@ -65,25 +63,19 @@ const SHAPES: Record<string, ScriptShape> = {
     limitFrom: 'units_decremented',
     limitLabel: (n) => `stock ${n}`,
     counterCheck: 'teardown: stock == initial stock + sum of deltas',
-    latency: 'http_req_duration',
   },
   'per-customer-limit': {
     scenario: 'per-customer (k6)',
     success: 'customer_redeem_success',
     refused: 'customer_limit_refused',
-    limitFrom: 'customer_redeem_success',
-    limitLabel: (n) => n,
     counterCheck: 'teardown: redeemedCount == active ledger rows',
-    latency: 'http_req_duration',
   },
   'orders-mixed': {
     scenario: 'orders-mixed (k6)',
     success: 'orders_placed',
     refused: 'orders_refused',
-    limitFrom: 'orders_placed',
     limitLabel: (n) => `coupon ${n}`,
     counterCheck: 'after storm: coupon redeemedCount == 0',
-    latency: 'http_req_duration',
   },
 };
 
@@ -100,13 +92,15 @@ export function verdictFromK6(script: string, summary: K6Summary, exitCode: numb
   const successes = count(shape.success);
   const refusals = count(shape.refused);
   const unexpected = count('unexpected_responses');
-  const limitExpr = Object.keys(metrics[shape.limitFrom]?.thresholds ?? {}).find((expr) =>
+  const limitFrom = shape.limitFrom ?? shape.success;
+  const limitLabel = shape.limitLabel ?? ((n: string) => n);
+  const limitExpr = Object.keys(metrics[limitFrom]?.thresholds ?? {}).find((expr) =>
     expr.startsWith('count=='),
   );
-  const limit = limitExpr ? shape.limitLabel(limitExpr.slice('count=='.length)) : '?';
+  const limit = limitExpr ? limitLabel(limitExpr.slice('count=='.length)) : '?';
   const k6Checks = allChecks(summary.root_group);
   const counter = k6Checks.find((check) => check.name === shape.counterCheck);
-  const trend = metrics[shape.latency]?.values ?? {};
+  const trend = metrics[shape.latency ?? 'http_req_duration']?.values ?? {};
 
   const checks: Check[] = [];
   for (const [name, metric] of Object.entries(metrics)) {

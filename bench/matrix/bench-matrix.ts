@@ -42,8 +42,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { newRunId, runStorm, type StormResult } from '../../load/harness';
-import { Cluster } from '../../load/http';
+import { type Expectation, newRunId, runStorm, type StormResult } from '../../load/harness';
+import { Cluster, type RequestSpec } from '../../load/http';
 import { hotCoupon, naiveHotCoupon, ordersMixed, stockDecrement } from '../../load/scenarios';
 import type { Verdict } from '../../load/verdict';
 import { rasterise, renderSvg } from '../http/chart';
@@ -281,6 +281,55 @@ function spreadPlan(keys: number, attempts: number): { order: number[]; hits: nu
   return { order, hits };
 }
 
+/** What PostgreSQL says of the spread coupons after their storm (see spreadCoupons). */
+interface CouponSpreadFacts {
+  coupons: number;
+  overLimit: number;
+  short: number;
+  counterNotLedger: number;
+  redeemed: number;
+}
+
+/** What PostgreSQL says of the spread SKUs after their storm (see spreadSkus). */
+interface SkuSpreadFacts {
+  skus: number;
+  short: number;
+  counterNotLedger: number;
+  lowest: number;
+  taken: number;
+}
+
+/**
+ * The storm of a spread workload: SPREAD_ATTEMPTS requests at the SPREAD keys in spreadPlan's
+ * order (`request(key, index)`), and the facts of every key read back in one query. The query
+ * gets $1 = `names` (the keys' codes or SKUs) and $2 = the count each key should reach
+ * (min(SPREAD_LIMIT, attempts on it)), whose sum is `expected`.
+ */
+async function spreadStorm<Facts extends object>(
+  cluster: Cluster,
+  name: string,
+  request: (key: number, index: number) => RequestSpec,
+  expect: Expectation,
+  names: readonly string[],
+  factsQuery: string,
+): Promise<{ storm: StormResult; facts: Facts | undefined; expected: number }> {
+  const { order, hits } = spreadPlan(SPREAD, SPREAD_ATTEMPTS);
+  const storm = await runStorm({
+    name,
+    cluster,
+    attempts: order.length,
+    concurrency: CONCURRENCY,
+    request: (index) => request(order[index], index),
+    expect,
+  });
+  const wanted = hits.map((n) => Math.min(SPREAD_LIMIT, n));
+  const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
+    const { rows } = await client.query<Facts>(factsQuery, [names, wanted]);
+    return rows[0];
+  });
+  return { storm, facts, expected: wanted.reduce((sum, n) => sum + n, 0) };
+}
+
 /**
  * Checks of the load scenarios that compare with a limit exactly or say that nothing failed. An
  * error answer (503 LOCK_TIMEOUT, CONTENTION, ...) writes nothing, so it may leave a limit short
@@ -370,49 +419,33 @@ async function spreadCoupons(cluster: Cluster): Promise<Measured> {
   if (created.status !== 201 || !Array.isArray(codes) || codes.length !== SPREAD) {
     throw new Error(`coupon batch: ${created.status} ${JSON.stringify(created.body)}`);
   }
-  const { order, hits } = spreadPlan(SPREAD, SPREAD_ATTEMPTS);
-  const storm = await runStorm({
-    name: 'spread-coupons',
+  const { storm, facts, expected } = await spreadStorm<CouponSpreadFacts>(
     cluster,
-    attempts: order.length,
-    concurrency: CONCURRENCY,
-    request: (index) => ({
+    'spread-coupons',
+    (key, index) => ({
       method: 'POST',
-      path: `/v1/coupons/${String(codes[order[index]])}/redeem`,
+      path: `/v1/coupons/${String(codes[key])}/redeem`,
       body: {
         customerId: `sp-${runId}-${index}`,
         orderId: `sp-order-${runId}-${index}`,
         orderAmount: 5000,
       },
     }),
-    expect: { success: [201], refusals: [{ status: 409, code: 'COUPON_EXHAUSTED' }] },
-  });
-  const wanted = hits.map((n) => Math.min(SPREAD_LIMIT, n));
-  const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
-    const { rows } = await client.query<{
-      coupons: number;
-      overLimit: number;
-      short: number;
-      counterNotLedger: number;
-      redeemed: number;
-    }>(
-      `WITH want AS (SELECT unnest($1::text[]) AS code, unnest($2::int[]) AS n)
-       SELECT count(*)::int AS "coupons",
-              count(*) FILTER (WHERE c.redeemed_count > c.max_redemptions)::int AS "overLimit",
-              coalesce(sum(w.n - c.redeemed_count) FILTER (WHERE c.redeemed_count < w.n), 0)::int
-                AS "short",
-              count(*) FILTER (WHERE c.redeemed_count <> coalesce(r.active, 0))::int
-                AS "counterNotLedger",
-              coalesce(sum(c.redeemed_count), 0)::int AS "redeemed"
-         FROM want w
-         JOIN coupons c ON c.code = w.code
-         LEFT JOIN (SELECT coupon_id, count(*) AS active FROM redemptions
-                     WHERE status = 'active' GROUP BY coupon_id) r ON r.coupon_id = c.id`,
-      [codes.map(String), wanted],
-    );
-    return rows[0];
-  });
-  const expected = wanted.reduce((sum, n) => sum + n, 0);
+    { success: [201], refusals: [{ status: 409, code: 'COUPON_EXHAUSTED' }] },
+    codes.map(String),
+    `WITH want AS (SELECT unnest($1::text[]) AS code, unnest($2::int[]) AS n)
+     SELECT count(*)::int AS "coupons",
+            count(*) FILTER (WHERE c.redeemed_count > c.max_redemptions)::int AS "overLimit",
+            coalesce(sum(w.n - c.redeemed_count) FILTER (WHERE c.redeemed_count < w.n), 0)::int
+              AS "short",
+            count(*) FILTER (WHERE c.redeemed_count <> coalesce(r.active, 0))::int
+              AS "counterNotLedger",
+            coalesce(sum(c.redeemed_count), 0)::int AS "redeemed"
+       FROM want w
+       JOIN coupons c ON c.code = w.code
+       LEFT JOIN (SELECT coupon_id, count(*) AS active FROM redemptions
+                   WHERE status = 'active' GROUP BY coupon_id) r ON r.coupon_id = c.id`,
+  );
   const redeemed = facts?.redeemed ?? 0;
   const correct =
     facts !== undefined &&
@@ -449,45 +482,29 @@ async function spreadSkus(cluster: Cluster, urls: readonly string[]): Promise<Me
     priceAmount: 100,
     stock: SPREAD_LIMIT,
   }));
-  const { order, hits } = spreadPlan(SPREAD, SPREAD_ATTEMPTS);
-  const storm = await runStorm({
-    name: 'spread-skus',
+  const { storm, facts, expected } = await spreadStorm<SkuSpreadFacts>(
     cluster,
-    attempts: order.length,
-    concurrency: CONCURRENCY,
-    request: (index) => ({
+    'spread-skus',
+    (key, index) => ({
       method: 'POST',
-      path: `/v1/products/${sku(order[index])}/decrement`,
+      path: `/v1/products/${sku(key)}/decrement`,
       body: { quantity: 1, reference: `sp-${runId}-${index}` },
     }),
-    expect: { success: [200], refusals: [{ status: 409, code: 'INSUFFICIENT_STOCK' }] },
-  });
-  const wanted = hits.map((n) => Math.min(SPREAD_LIMIT, n));
-  const facts = await withClient(BENCH_DATABASE_URL, async (client) => {
-    const { rows } = await client.query<{
-      skus: number;
-      short: number;
-      counterNotLedger: number;
-      lowest: number;
-      taken: number;
-    }>(
-      `WITH want AS (SELECT unnest($1::text[]) AS sku, unnest($2::int[]) AS n)
-       SELECT count(*)::int AS "skus",
-              coalesce(sum(w.n - (p.initial_stock - p.stock))
-                FILTER (WHERE p.initial_stock - p.stock < w.n), 0)::int AS "short",
-              count(*) FILTER (WHERE p.stock <> p.initial_stock + coalesce(m.delta, 0))::int
-                AS "counterNotLedger",
-              coalesce(min(p.stock), 0)::int AS "lowest",
-              coalesce(sum(p.initial_stock - p.stock), 0)::int AS "taken"
-         FROM want w
-         JOIN products p ON p.sku = w.sku
-         LEFT JOIN (SELECT product_id, sum(delta) AS delta FROM inventory_movements
-                     GROUP BY product_id) m ON m.product_id = p.id`,
-      [hits.map((_, i) => sku(i)), wanted],
-    );
-    return rows[0];
-  });
-  const expected = wanted.reduce((sum, n) => sum + n, 0);
+    { success: [200], refusals: [{ status: 409, code: 'INSUFFICIENT_STOCK' }] },
+    Array.from({ length: SPREAD }, (_, i) => sku(i)),
+    `WITH want AS (SELECT unnest($1::text[]) AS sku, unnest($2::int[]) AS n)
+     SELECT count(*)::int AS "skus",
+            coalesce(sum(w.n - (p.initial_stock - p.stock))
+              FILTER (WHERE p.initial_stock - p.stock < w.n), 0)::int AS "short",
+            count(*) FILTER (WHERE p.stock <> p.initial_stock + coalesce(m.delta, 0))::int
+              AS "counterNotLedger",
+            coalesce(min(p.stock), 0)::int AS "lowest",
+            coalesce(sum(p.initial_stock - p.stock), 0)::int AS "taken"
+       FROM want w
+       JOIN products p ON p.sku = w.sku
+       LEFT JOIN (SELECT product_id, sum(delta) AS delta FROM inventory_movements
+                   GROUP BY product_id) m ON m.product_id = p.id`,
+  );
   const taken = facts?.taken ?? 0;
   const correct =
     facts !== undefined &&
