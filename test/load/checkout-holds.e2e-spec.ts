@@ -1,12 +1,7 @@
 import { Client } from 'pg';
 import { checkoutHolds, sweeperRace } from '../../load/scenarios';
 import { TEST_DATABASE_URL } from '../support/test-env';
-import {
-  CONCURRENCY,
-  failedChecks,
-  type LoadCluster,
-  startLoadCluster,
-} from '../support/load/load-cluster';
+import { CONCURRENCY, failedChecks, useLoadCluster } from '../support/load/load-cluster';
 
 /**
  * Checkout holds under storms across two app processes that share PostgreSQL and one lock key
@@ -17,25 +12,17 @@ import {
 jest.setTimeout(300_000);
 
 describe('checkout hold storms across 2 app processes', () => {
-  let load: LoadCluster;
+  const suite = useLoadCluster('holds', {
+    CHECKOUT_HOLD_MIN_TTL_SECONDS: '1',
+    CHECKOUT_SWEEP_INTERVAL_MS: '100',
+  });
   // Every hold takes the hot SKU's (and coupon's) lock: 8 in flight keep each one's lock wait
   // well below LOCK_WAIT_MS on a shared 2-core machine, still contending across both processes.
-  const ctx = () => ({ cluster: load.cluster, concurrency: Math.min(CONCURRENCY, 8) });
-
-  beforeAll(async () => {
-    load = await startLoadCluster('holds', {
-      CHECKOUT_HOLD_MIN_TTL_SECONDS: '1',
-      CHECKOUT_SWEEP_INTERVAL_MS: '100',
-    });
-  });
-
-  afterAll(async () => {
-    await load?.close();
-  });
+  const ctx = () => suite.ctx(Math.min(CONCURRENCY, 8));
 
   it('hot SKU, stock 10, 200 holds (20x) with TTL 2 s: exact stock, reserved 0, each released once', async () => {
     const verdict = await checkoutHolds(ctx(), { hot: 'sku', capacity: 10, oversubscription: 20 });
-    load.verdicts.push(verdict);
+    suite.load.verdicts.push(verdict);
     expect(failedChecks(verdict)).toEqual([]);
     const facts = verdict.facts;
     expect(facts).toMatchObject({ attempts: 200, unexpected: 0, finalReserved: 0 });
@@ -54,7 +41,7 @@ describe('checkout hold storms across 2 app processes', () => {
       capacity: 10,
       oversubscription: 20,
     });
-    load.verdicts.push(verdict);
+    suite.load.verdicts.push(verdict);
     expect(failedChecks(verdict)).toEqual([]);
     const facts = verdict.facts;
     expect(facts).toMatchObject({ attempts: 200, unexpected: 0, heldCount: 0, finalReserved: 0 });
@@ -67,7 +54,7 @@ describe('checkout hold storms across 2 app processes', () => {
 
   it('sweeper race: 60 holds expire together, both instances sweep, confirms at the expiry instant', async () => {
     const verdict = await sweeperRace(ctx(), { holds: 60, ttlSeconds: 2 });
-    load.verdicts.push(verdict);
+    suite.load.verdicts.push(verdict);
     expect(failedChecks(verdict)).toEqual([]);
     const facts = verdict.facts;
     expect(facts).toMatchObject({ holds: 60, unexpected: 0, finalReserved: 0, heldCount: 0 });
@@ -115,7 +102,7 @@ describe('checkout hold storms across 2 app processes', () => {
           );
         },
       });
-      load.verdicts.push({ ...verdict, expectedToFail: true });
+      suite.load.verdicts.push({ ...verdict, expectedToFail: true });
       expect(verdict.ok).toBe(false);
       const failed = failedChecks(verdict).join('\n');
       expect(failed).toContain(tampered);

@@ -1,10 +1,5 @@
 import { hotCoupon, naiveHotCoupon } from '../../load/scenarios';
-import {
-  CONCURRENCY,
-  failedChecks,
-  type LoadCluster,
-  startLoadCluster,
-} from '../support/load/load-cluster';
+import { failedChecks, useLoadCluster } from '../support/load/load-cluster';
 
 /**
  * Detection power: a proof that cannot fail proves nothing. The same hot-coupon storm and the
@@ -14,20 +9,11 @@ import {
  * harness's.
  */
 describe('detection power: the proof catches the naive redeem path', () => {
-  let load: LoadCluster;
-  const ctx = () => ({ cluster: load.cluster, concurrency: CONCURRENCY });
-
-  beforeAll(async () => {
-    load = await startLoadCluster('naive', { NAIVE_ROUTES_ENABLED: 'true' });
-  });
-
-  afterAll(async () => {
-    await load?.close();
-  });
+  const suite = useLoadCluster('naive', { NAIVE_ROUTES_ENABLED: 'true' });
 
   it('the naive variant, limit 50 at 20x, FAILS the hot-coupon proof with over-redemption', async () => {
-    const verdict = await naiveHotCoupon(ctx(), { limit: 50, oversubscription: 20 });
-    load.verdicts.push(verdict);
+    const verdict = await naiveHotCoupon(suite.ctx(), { limit: 50, oversubscription: 20 });
+    suite.load.verdicts.push(verdict);
     const facts = verdict.facts;
     // Over-redemption: more than 50 redemptions handed out and written to the ledger.
     expect(facts.maxRedemptions).toBe(50);
@@ -50,8 +36,8 @@ describe('detection power: the proof catches the naive redeem path', () => {
   });
 
   it('control: the real routes on the same two processes pass the same proof', async () => {
-    const verdict = await hotCoupon(ctx(), { limit: 50, oversubscription: 20 });
-    load.verdicts.push(verdict);
+    const verdict = await hotCoupon(suite.ctx(), { limit: 50, oversubscription: 20 });
+    suite.load.verdicts.push(verdict);
     expect(failedChecks(verdict)).toEqual([]);
     expect(verdict.facts).toMatchObject({
       successes: 50,

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { hotCoupon } from '../../load/scenarios';
 import { AppProcess } from '../support/app-process';
 import { TEST_DATABASE_URL } from '../support/test-env';
-import { CONCURRENCY, type LoadCluster, startLoadCluster } from '../support/load/load-cluster';
+import { useLoadCluster } from '../support/load/load-cluster';
 import { metricSum } from '../support/load/strategy-metrics';
 
 const LOCK_TIMEOUT_MS = 500;
@@ -129,24 +129,13 @@ describe('pessimistic strategy: bounded row-lock waits', () => {
  * within the limit.
  */
 describe('optimistic strategy: attempts run out as 503 CONTENTION, never 500', () => {
-  let load: LoadCluster;
-
-  beforeAll(async () => {
-    load = await startLoadCluster('optimistic-budget-1', {
-      COUPON_REDEEM_STRATEGY: 'optimistic',
-      OPTIMISTIC_MAX_ATTEMPTS: '1',
-    });
-  });
-
-  afterAll(async () => {
-    await load?.close();
+  const suite = useLoadCluster('optimistic-budget-1', {
+    COUPON_REDEEM_STRATEGY: 'optimistic',
+    OPTIMISTIC_MAX_ATTEMPTS: '1',
   });
 
   it('a 20x hot-coupon storm: only 201, 409 COUPON_EXHAUSTED and 503 CONTENTION; counter = ledger', async () => {
-    const verdict = await hotCoupon(
-      { cluster: load.cluster, concurrency: CONCURRENCY },
-      { limit: 50, oversubscription: 20 },
-    );
+    const verdict = await hotCoupon(suite.ctx(), { limit: 50, oversubscription: 20 });
     const storm = verdict.storms[0];
     const answers = storm?.byAnswer ?? {};
     for (const key of Object.keys(answers)) {
@@ -166,10 +155,10 @@ describe('optimistic strategy: attempts run out as 503 CONTENTION, never 500', (
     const ledgerCheck = verdict.checks.find((check) => check.name.startsWith('active ledger =='));
     expect(ledgerCheck?.ok).toBe(true);
     expect(
-      await metricSum(load.processes, 'couponlock_optimistic_exhausted_total', {
+      await metricSum(suite.load.processes, 'couponlock_optimistic_exhausted_total', {
         resource: 'coupon',
       }),
     ).toBe(answers['503 CONTENTION']);
-    expect(await metricSum(load.processes, 'couponlock_invariant_backstop_total')).toBe(0);
+    expect(await metricSum(suite.load.processes, 'couponlock_invariant_backstop_total')).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { Cluster } from '../../../load/http';
+import type { ScenarioContext } from '../../../load/scenarios';
 import { formatVerdictTable, type Verdict } from '../../../load/verdict';
 import { AppProcess } from '../app-process';
 import { ADMIN_KEY, STOREFRONT_KEY } from '../test-env';
@@ -51,6 +52,42 @@ export async function startLoadCluster(
       await cluster.close();
       await Promise.all(processes.map((app) => app.stop()));
     },
+  };
+}
+
+/** A load cluster that lives as long as the describe block that asked for it. */
+export interface LoadSuite {
+  /** The running cluster; only inside tests and hooks (beforeAll started it). */
+  readonly load: LoadCluster;
+  /** What a scenario gets: the cluster, `concurrency` requests in flight (CONCURRENCY). */
+  ctx(concurrency?: number): ScenarioContext;
+}
+
+/**
+ * Starts a load cluster (startLoadCluster) before the tests of the calling describe block and
+ * closes it, printing its verdict table, after them: the setup every storm suite shares.
+ */
+export function useLoadCluster(
+  name: string,
+  overrides: Record<string, string> = {},
+  instances = 2,
+): LoadSuite {
+  let started: LoadCluster | undefined;
+  beforeAll(async () => {
+    started = await startLoadCluster(name, overrides, instances);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const current = (): LoadCluster => {
+    if (!started) throw new Error(`load cluster ${name} is not running (used outside a test?)`);
+    return started;
+  };
+  return {
+    get load() {
+      return current();
+    },
+    ctx: (concurrency = CONCURRENCY) => ({ cluster: current().cluster, concurrency }),
   };
 }
 
