@@ -21,7 +21,7 @@ import {
   str,
 } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, stormCounts } from './context';
 
 export interface CheckoutHoldsOptions {
   /** What is scarce: the SKU's stock, or the coupon's limit (default 'sku'). */
@@ -476,9 +476,7 @@ export async function sweeperRace(
       row: {
         attempts: count,
         limit: `${count} holds`,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         counterEqualsLedger: verified.counterEqualsLedger,
         latency: storm.latency,
       },

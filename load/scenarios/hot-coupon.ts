@@ -1,8 +1,8 @@
 import { createCoupon, duplicates, readCoupon, readRedemptions, type RedemptionRow } from '../api';
-import { newRunId, runStorm, type Outcome } from '../harness';
+import { newRunId, type Outcome } from '../harness';
 import { sameCode, seg, str } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, scenarioStorm, stormCounts } from './context';
 
 export interface HotCouponOptions {
   /** maxRedemptions of the hot coupon (default 50). */
@@ -41,11 +41,9 @@ export async function hotCoupon(
   const who = (index: number): string => `hot-${runId}-${index}`;
   const scenario = `hot-coupon ${oversubscription}x`;
 
-  const storm = await runStorm({
+  const storm = await scenarioStorm(ctx, {
     name: scenario,
-    cluster: ctx.cluster,
     attempts,
-    concurrency: ctx.concurrency,
     request: (index) => ({
       method: 'POST',
       path: `/v1/coupons/${seg(code)}/redeem`,
@@ -65,7 +63,6 @@ export async function hotCoupon(
         (str(body, 'id') ?? '') !== '';
       return ok ? undefined : `201 body is not this active redemption: ${JSON.stringify(body)}`;
     },
-    onProgress: ctx.progress?.(scenario),
   });
 
   const checks = new Checks();
@@ -114,9 +111,7 @@ export async function hotCoupon(
       row: {
         attempts,
         limit: String(limit),
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         counterEqualsLedger: after.redeemedCount === active.length,
         latency: storm.latency,
       },
@@ -126,9 +121,7 @@ export async function hotCoupon(
         code,
         limit,
         attempts,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         redeemedCount: after.redeemedCount,
         activeLedgerRows: active.length,
         releasedLedgerRows: released.length,

@@ -1,8 +1,8 @@
 import { ApiError } from '../api';
-import { newRunId, runStorm } from '../harness';
+import { newRunId } from '../harness';
 import { describeAnswer, num, seg, str } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, scenarioStorm, stormCounts } from './context';
 import type { HotCouponOptions } from './hot-coupon';
 
 const ORDER_AMOUNT = 10_000;
@@ -41,11 +41,9 @@ export async function naiveHotCoupon(
   const who = (index: number): string => `naive-${runId}-${index}`;
   const scenario = `naive hot-coupon ${oversubscription}x`;
 
-  const storm = await runStorm({
+  const storm = await scenarioStorm(ctx, {
     name: scenario,
-    cluster: ctx.cluster,
     attempts,
-    concurrency: ctx.concurrency,
     request: (index) => ({
       method: 'POST',
       path: `/v1/naive/coupons/${seg(code)}/redeem`,
@@ -58,7 +56,6 @@ export async function naiveHotCoupon(
         str(outcome.answer.body, 'orderId') === `order-${who(outcome.index)}`)
         ? undefined
         : `201 body is not this redemption: ${JSON.stringify(outcome.answer.body)}`,
-    onProgress: ctx.progress?.(scenario),
   });
 
   const checks = new Checks();
@@ -86,9 +83,7 @@ export async function naiveHotCoupon(
       row: {
         attempts,
         limit: String(limit),
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         counterEqualsLedger: redeemedCount === ledgerCount,
         latency: storm.latency,
       },
@@ -102,9 +97,7 @@ export async function naiveHotCoupon(
         code,
         limit,
         attempts,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         maxRedemptions,
         redeemedCount,
         ledgerCount,

@@ -9,10 +9,10 @@ import {
   readRedemptions,
   toOrder,
 } from '../api';
-import { newRunId, runStorm } from '../harness';
+import { newRunId } from '../harness';
 import { seg, str } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, scenarioStorm } from './context';
 
 export interface OrdersMixedOptions {
   /** K SKUs (default 5). */
@@ -100,11 +100,9 @@ export async function ordersMixed(
   const customerOf = (index: number): string => `buyer-${runId}-${index}`;
   const scenario = 'orders-mixed';
 
-  const orders = await runStorm({
+  const orders = await scenarioStorm(ctx, {
     name: scenario,
-    cluster: ctx.cluster,
     attempts: total,
-    concurrency: ctx.concurrency,
     request: (index) => ({
       method: 'POST',
       path: '/v1/orders',
@@ -155,7 +153,6 @@ export async function ordersMixed(
       if (order.total !== order.subtotal - order.discountAmount) problems.push('total');
       return problems.length === 0 ? undefined : `201 order wrong: ${problems.join(', ')}`;
     },
-    onProgress: ctx.progress?.(scenario),
   });
 
   const checks = new Checks();
@@ -238,9 +235,8 @@ export async function ordersMixed(
     (options.cancelParallel ?? Math.min(2 * placed.length, 200)) & ~1,
   );
   const orderOfCancel = (index: number): string => placed[Math.floor(index / 2)]?.id ?? '';
-  const cancels = await runStorm({
+  const cancels = await scenarioStorm(ctx, {
     name: 'cancel storm',
-    cluster: ctx.cluster,
     attempts: 2 * placed.length,
     concurrency: cancelParallel,
     request: (index) => ({
@@ -254,7 +250,6 @@ export async function ordersMixed(
       str(outcome.answer.body, 'cancelledAt') !== undefined
         ? undefined
         : `not 200 cancelled for this order: ${JSON.stringify(outcome.answer.body)}`,
-    onProgress: ctx.progress?.('cancel storm'),
   });
   stormChecks(checks, cancels, { successes: 2 * placed.length, refusals: 0, refusalLabel: 'none' });
   const pairProblems: string[] = [];

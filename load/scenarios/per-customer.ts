@@ -1,8 +1,8 @@
 import { createCoupon, duplicates, readCoupon, readRedemptions } from '../api';
-import { newRunId, runStorm } from '../harness';
+import { newRunId } from '../harness';
 import { sameCode, seg, str } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, scenarioStorm, stormCounts } from './context';
 import { sameIds } from './hot-coupon';
 
 export interface PerCustomerOptions {
@@ -47,11 +47,9 @@ export async function perCustomer(
   const orderOf = (index: number): string => `order-${runId}-${index}`;
   const scenario = 'per-customer';
 
-  const storm = await runStorm({
+  const storm = await scenarioStorm(ctx, {
     name: scenario,
-    cluster: ctx.cluster,
     attempts,
-    concurrency: ctx.concurrency,
     request: (index) => ({
       method: 'POST',
       path: `/v1/coupons/${seg(code)}/redeem`,
@@ -68,7 +66,6 @@ export async function perCustomer(
         sameCode(body?.couponCode, code);
       return ok ? undefined : `201 body is not this redemption: ${JSON.stringify(body)}`;
     },
-    onProgress: ctx.progress?.(scenario),
   });
 
   const checks = new Checks();
@@ -113,9 +110,7 @@ export async function perCustomer(
       row: {
         attempts,
         limit: `${limit}/customer`,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         counterEqualsLedger: after.redeemedCount === active.length,
         latency: storm.latency,
       },
@@ -127,9 +122,7 @@ export async function perCustomer(
         perCustomerLimit: limit,
         retries,
         attempts,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         redeemedCount: after.redeemedCount,
         activeLedgerRows: active.length,
       },

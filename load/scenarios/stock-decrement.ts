@@ -1,8 +1,8 @@
 import { createProduct, duplicates, readMovements, readProduct } from '../api';
-import { type Outcome, newRunId, runStorm } from '../harness';
+import { type Outcome, newRunId } from '../harness';
 import { type Answer, describeAnswer, num, seg, str } from '../http';
 import { Checks, stormChecks, type Verdict, verdictOf } from '../verdict';
-import type { ScenarioContext } from './context';
+import { type ScenarioContext, scenarioStorm, stormCounts } from './context';
 
 export interface StockDecrementOptions {
   /** Initial stock S (default 500). */
@@ -63,11 +63,9 @@ export async function stockDecrement(
   };
   const expect = { success: [200], refusals: [{ status: 409, code: 'INSUFFICIENT_STOCK' }] };
 
-  const storm = await runStorm({
+  const storm = await scenarioStorm(ctx, {
     name: scenario,
-    cluster: ctx.cluster,
     attempts: iterations,
-    concurrency: ctx.concurrency,
     request: (index) => ({
       method: 'POST',
       path,
@@ -75,7 +73,6 @@ export async function stockDecrement(
     }),
     expect,
     inspect: (outcome) => inspect(outcome, quantityFor(outcome.index)),
-    onProgress: ctx.progress?.(scenario),
   });
   const granted = (outcomes: readonly Outcome[], quantity: (index: number) => number): number =>
     outcomes
@@ -166,9 +163,7 @@ export async function stockDecrement(
       row: {
         attempts: iterations,
         limit: `stock ${initial}`,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         counterEqualsLedger: final.stock === initial + sum,
         latency: storm.latency,
       },
@@ -181,9 +176,7 @@ export async function stockDecrement(
         initialStock: initial,
         iterations,
         demand,
-        successes: storm.successes,
-        refusals: storm.refusals,
-        unexpected: storm.unexpected,
+        ...stormCounts(storm),
         grantedInStorm,
         stockAfterStorm: afterStorm.stock,
         drained,
