@@ -1,5 +1,6 @@
-import { hotCoupon, naiveHotCoupon } from '../../load/scenarios';
+import { hotCoupon, naiveHotCoupon, type ScenarioContext } from '../../load/scenarios';
 import { failedChecks, useLoadCluster } from '../support/load/load-cluster';
+import { expectProof } from '../support/load/proofs';
 
 /**
  * Detection power: a proof that cannot fail proves nothing. The same hot-coupon storm and the
@@ -36,10 +37,8 @@ describe('detection power: the proof catches the naive redeem path', () => {
   });
 
   it('control: the real routes on the same two processes pass the same proof', async () => {
-    const verdict = await hotCoupon(suite.ctx(), { limit: 50, oversubscription: 20 });
-    suite.load.verdicts.push(verdict);
-    expect(failedChecks(verdict)).toEqual([]);
-    expect(verdict.facts).toMatchObject({
+    const run = (ctx: ScenarioContext) => hotCoupon(ctx, { limit: 50, oversubscription: 20 });
+    await expectProof(suite, run, {
       successes: 50,
       refusals: 950,
       unexpected: 0,

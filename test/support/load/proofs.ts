@@ -1,4 +1,9 @@
-import { hotCoupon, perCustomer, stockDecrement } from '../../../load/scenarios';
+import {
+  hotCoupon,
+  perCustomer,
+  type ScenarioContext,
+  stockDecrement,
+} from '../../../load/scenarios';
 import type { Verdict } from '../../../load/verdict';
 import { failedChecks, type LoadSuite } from './load-cluster';
 
@@ -9,12 +14,25 @@ import { failedChecks, type LoadSuite } from './load-cluster';
  * assertions on the verdict it returns.
  */
 
-/** Hot coupon, limit 50, `oversubscription` x 50 redeems: every check passes, exactly 50 won. */
-export async function hotCouponProof(suite: LoadSuite, oversubscription: number): Promise<Verdict> {
-  const verdict = await hotCoupon(suite.ctx(), { limit: 50, oversubscription });
+/**
+ * Keeps a proof's verdict for the suite's closing table, and asserts that every one of its
+ * checks passed and that its facts include `facts`.
+ */
+export async function expectProof(
+  suite: LoadSuite,
+  run: (ctx: ScenarioContext) => Promise<Verdict>,
+  facts: Record<string, number | string>,
+): Promise<Verdict> {
+  const verdict = await run(suite.ctx());
   suite.load.verdicts.push(verdict);
   expect(failedChecks(verdict)).toEqual([]);
-  expect(verdict.facts).toMatchObject({
+  expect(verdict.facts).toMatchObject(facts);
+  return verdict;
+}
+
+/** Hot coupon, limit 50, `oversubscription` x 50 redeems: every check passes, exactly 50 won. */
+export async function hotCouponProof(suite: LoadSuite, oversubscription: number): Promise<Verdict> {
+  return expectProof(suite, (ctx) => hotCoupon(ctx, { limit: 50, oversubscription }), {
     attempts: 50 * oversubscription,
     successes: 50,
     refusals: 50 * oversubscription - 50,
@@ -22,7 +40,6 @@ export async function hotCouponProof(suite: LoadSuite, oversubscription: number)
     redeemedCount: 50,
     activeLedgerRows: 50,
   });
-  return verdict;
 }
 
 /**
@@ -47,14 +64,9 @@ export function expectCleanSpreadHotCoupon(
 
 /** 20 customers x 10 simultaneous attempts, limit 2 each: exactly 40 uses, 2 per customer. */
 export async function perCustomerProof(suite: LoadSuite): Promise<Verdict> {
-  const verdict = await perCustomer(suite.ctx(), {
-    customers: 20,
-    perCustomerLimit: 2,
-    retries: 10,
-  });
-  suite.load.verdicts.push(verdict);
-  expect(failedChecks(verdict)).toEqual([]);
-  expect(verdict.facts).toMatchObject({
+  const run = (ctx: ScenarioContext) =>
+    perCustomer(ctx, { customers: 20, perCustomerLimit: 2, retries: 10 });
+  return expectProof(suite, run, {
     attempts: 200,
     successes: 40,
     refusals: 160,
@@ -62,7 +74,6 @@ export async function perCustomerProof(suite: LoadSuite): Promise<Verdict> {
     redeemedCount: 40,
     activeLedgerRows: 40,
   });
-  return verdict;
 }
 
 /**
@@ -70,11 +81,8 @@ export async function perCustomerProof(suite: LoadSuite): Promise<Verdict> {
  * exactly 0 left, the ledger agrees, and storm plus drain took exactly the 500 units.
  */
 export async function stockProof(suite: LoadSuite): Promise<Verdict> {
-  const verdict = await stockDecrement(suite.ctx(), { stock: 500, oversubscription: 3 });
-  suite.load.verdicts.push(verdict);
-  expect(failedChecks(verdict)).toEqual([]);
-  const facts = verdict.facts;
-  expect(facts).toMatchObject({
+  const run = (ctx: ScenarioContext) => stockDecrement(ctx, { stock: 500, oversubscription: 3 });
+  const verdict = await expectProof(suite, run, {
     initialStock: 500,
     iterations: 500,
     unexpected: 0,
@@ -82,6 +90,7 @@ export async function stockProof(suite: LoadSuite): Promise<Verdict> {
     ledgerSum: -500,
     lowestStock: 0,
   });
+  const facts = verdict.facts;
   expect(Number(facts.successes) + Number(facts.refusals)).toBe(500);
   // After the storm: initial minus exactly what was granted; the drain then takes the rest.
   expect(facts.stockAfterStorm).toBe(500 - Number(facts.grantedInStorm));

@@ -1,6 +1,12 @@
-import { ordersMixed } from '../../../load/scenarios';
-import { failedChecks, useLoadCluster } from './load-cluster';
-import { expectCleanSpreadHotCoupon, hotCouponProof, perCustomerProof, stockProof } from './proofs';
+import { ordersMixed, type ScenarioContext } from '../../../load/scenarios';
+import { useLoadCluster } from './load-cluster';
+import {
+  expectCleanSpreadHotCoupon,
+  expectProof,
+  hotCouponProof,
+  perCustomerProof,
+  stockProof,
+} from './proofs';
 
 /**
  * The proofs of k6/*.js, run by the Node harness (load/) against real app processes that share
@@ -43,16 +49,15 @@ export function describeStorms(
     });
 
     it('mixed orders over shared SKUs with a limited coupon, then a double-cancel storm, restore everything', async () => {
-      const verdict = await ordersMixed(suite.ctx(), {
-        products: 5,
-        limit: 30,
-        oversubscription: 4,
-        plainOrders: 40,
-        initialStock: 10_000,
-      });
-      suite.load.verdicts.push(verdict);
-      expect(failedChecks(verdict)).toEqual([]);
-      expect(verdict.facts).toMatchObject({
+      const run = (ctx: ScenarioContext) =>
+        ordersMixed(ctx, {
+          products: 5,
+          limit: 30,
+          oversubscription: 4,
+          plainOrders: 40,
+          initialStock: 10_000,
+        });
+      const verdict = await expectProof(suite, run, {
         orders: 160,
         couponOrders: 120,
         plainOrders: 40,
