@@ -139,7 +139,11 @@ describe('optimistic strategy: attempts run out as 503 CONTENTION, never 500', (
     const storm = verdict.storms[0];
     const answers = storm?.byAnswer ?? {};
     for (const key of Object.keys(answers)) {
-      expect(['201', '409 COUPON_EXHAUSTED', '503 CONTENTION']).toContain(key);
+      // DATABASE_TIMEOUT: on a starved machine an UPDATE queued behind the row's other
+      // writers can outlast the 5 s statement timeout; it is retryable and changes nothing.
+      expect(['201', '409 COUPON_EXHAUSTED', '503 CONTENTION', '503 DATABASE_TIMEOUT']).toContain(
+        key,
+      );
     }
     expect(answers['503 CONTENTION'] ?? 0).toBeGreaterThan(0);
 
