@@ -185,7 +185,8 @@ export class CheckoutsService {
         discountAmount: hold.discountAmount,
         lines: hold.items,
       });
-      if (!(await this.holds.markConfirmed(hold.id, orderId))) throw expired;
+      const confirmed = await this.holds.markConfirmed(hold.id, orderId);
+      if (confirmed.kind !== 'applied') throw expired;
       return order;
     });
   }
@@ -217,15 +218,15 @@ export class CheckoutsService {
   @Locked((hold: HoldRecord) => holdLockKeys(hold))
   private cancelLocked(hold: HoldRecord): Promise<HoldRecord> {
     return this.db.run(async () => {
-      const endedAt = await this.holds.markCancelled(hold.id);
-      if (endedAt) {
+      const cancelled = await this.holds.markCancelled(hold.id);
+      if (cancelled.kind === 'applied') {
         await this.release(
           [hold.id],
           hold.items.map((line) => line.sku),
           hold.couponCode,
         );
         // The answer is built from what this transaction holds: no read after the write.
-        return { ...hold, status: 'cancelled' as const, endedAt };
+        return { ...hold, status: 'cancelled' as const, endedAt: cancelled.row };
       }
       // It ended between our read and our lock (confirmed, cancelled, or lapsed): say how.
       const now = await this.get(hold.id);

@@ -213,16 +213,16 @@ export class OrdersService {
   @Locked((order: OrderRecord) => orderLockKeys(order.couponCode, order.items))
   private cancelLocked(order: OrderRecord): Promise<OrderRecord> {
     return this.db.run(async () => {
-      const cancelledAt = await this.orders.markCancelled(order.id);
-      if (cancelledAt) {
+      const cancelled = await this.orders.markCancelled(order.id);
+      if (cancelled.kind === 'applied') {
         await this.inventory.restockForOrder(order.id, order.items);
         if (order.redemptionId) await this.coupons.release(order.redemptionId);
-        return { ...order, status: 'cancelled' as const, cancelledAt };
+        return { ...order, status: 'cancelled' as const, cancelledAt: cancelled.row };
       }
       // Another cancellation flipped it between our read and our lock: answer with its result.
-      const cancelled = await this.orders.find(order.id);
-      if (!cancelled) throw new OrderNotFoundError(order.id);
-      return cancelled;
+      const now = await this.orders.find(order.id);
+      if (!now) throw new OrderNotFoundError(order.id);
+      return now;
     });
   }
 }
