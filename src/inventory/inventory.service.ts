@@ -365,7 +365,10 @@ export class InventoryService {
     return reclaimed.row.lines > 0 ? attempt() : outcome;
   }
 
-  /** A hold-line statement names no SKU when a fence is stale: the first one it locked stands for all. */
+  /**
+   * A hold-line statement does not say which fence was stale: the first SKU of the request
+   * stands for all.
+   */
   private staleOf(skus: readonly string[]): Error {
     return this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
   }
