@@ -1,5 +1,11 @@
-import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiSecurity } from '@nestjs/swagger';
+import {
+  applyDecorators,
+  Controller,
+  createParamDecorator,
+  type ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { principalOf, type Principal, type Role } from './principal';
 
@@ -22,6 +28,10 @@ export const AdminOnly = (): MethodDecorator & ClassDecorator =>
  * for every route that is not @Public().
  */
 export const ApiKeyAuth = (): MethodDecorator & ClassDecorator => ApiSecurity('api-key');
+
+/** A controller of the API at `path`: its routes need an API key; OpenAPI groups them by `tag`. */
+export const ApiController = (tag: string, path: string): ClassDecorator =>
+  applyDecorators(ApiTags(tag), ApiKeyAuth(), Controller(path));
 
 /** The authenticated caller, for handlers that log or scope by it. */
 export const CurrentPrincipal = createParamDecorator(

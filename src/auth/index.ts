@@ -1,4 +1,4 @@
-export { AdminOnly, ApiKeyAuth, CurrentPrincipal, Public } from './auth.decorators';
+export { AdminOnly, ApiController, ApiKeyAuth, CurrentPrincipal, Public } from './auth.decorators';
 export { ForbiddenError, UnauthenticatedError } from './auth.errors';
 export { ApiKeyGuard } from './api-key.guard';
 export { API_KEY_HEADER, ApiKeyVerifier, keyIdOf } from './api-key-verifier';

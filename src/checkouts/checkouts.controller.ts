@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiKeyAuth } from '../auth';
+import { Body, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiController } from '../auth';
+import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
 import { ApiProblems } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
@@ -9,21 +9,18 @@ import { CheckoutsService } from './checkouts.service';
 import { CreateCheckoutDto, HoldIdParams } from './dto/checkout-requests.dto';
 import { CheckoutView } from './dto/checkout-views.dto';
 
-@ApiTags('checkouts')
-@ApiKeyAuth()
-@Controller('v1/checkouts')
+@ApiController('checkouts', 'v1/checkouts')
 export class CheckoutsController {
   constructor(private readonly checkouts: CheckoutsService) {}
 
   @Post()
   @CustomerRateLimited()
   @Idempotent(CheckoutView.of)
-  @ApiOperation({
+  @ApiCreated(CheckoutView, {
     summary:
       'Hold stock for every line and a coupon use for ttlSeconds, all or nothing; confirm ' +
       'places the order, cancel or expiry releases them exactly once',
   })
-  @ApiCreatedResponse({ type: CheckoutView })
   @ApiProblems(
     [
       'PRODUCT_NOT_FOUND',
@@ -43,8 +40,7 @@ export class CheckoutsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get a checkout hold' })
-  @ApiOkResponse({ type: CheckoutView })
+  @ApiOk(CheckoutView, { summary: 'Get a checkout hold' })
   @ApiProblems(['HOLD_NOT_FOUND'])
   async get(@Param() params: HoldIdParams): Promise<CheckoutView> {
     return CheckoutView.of(await this.checkouts.get(params.id));
@@ -52,12 +48,11 @@ export class CheckoutsController {
 
   @Post(':id/confirm')
   @Idempotent(OrderView.of)
-  @ApiOperation({
+  @ApiCreated(OrderView, {
     summary:
       'Place the order the hold reserved (no re-check of stock or coupon); a confirmed hold ' +
       'answers its order again',
   })
-  @ApiCreatedResponse({ type: OrderView })
   @ApiProblems(['HOLD_NOT_FOUND', 'HOLD_CANCELLED', 'HOLD_EXPIRED'], {
     locks: [[CheckoutsService, 'confirmLocked']],
   })
@@ -68,8 +63,7 @@ export class CheckoutsController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Idempotent(CheckoutView.of)
-  @ApiOperation({ summary: "Release the hold's stock and coupon use (idempotent)" })
-  @ApiOkResponse({ type: CheckoutView })
+  @ApiOk(CheckoutView, { summary: "Release the hold's stock and coupon use (idempotent)" })
   @ApiProblems(['HOLD_NOT_FOUND', 'HOLD_CONFIRMED', 'HOLD_EXPIRED'], {
     locks: [[CheckoutsService, 'cancelLocked']],
   })

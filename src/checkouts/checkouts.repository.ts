@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
+import { applied, type WriteOutcome } from '../database/write-outcome';
 import type { HoldStatus } from './entities/checkout-hold.entity';
 import { lineParameters, type PricedLine } from '../orders/entities/priced-basket.columns';
 
@@ -49,6 +50,16 @@ export interface HoldVerdict {
   reservedLines: number;
   expiresAt: Date;
 }
+
+/**
+ * A hold's status change: when it ended, or NOT_LIVE when it was no longer held or had expired
+ * (holds are never deleted: the caller has read it).
+ */
+export type HoldTransition = WriteOutcome<
+  Date,
+  { refusal: 'NOT_LIVE' },
+  'applied' | 'condition_failed'
+>;
 
 /** An expired hold a sweep may claim, with the lock keys its release needs. */
 export interface ExpiredHold {
@@ -194,13 +205,13 @@ export class CheckoutsRepository {
     };
   }
 
-  /** held -> confirmed, only while not expired: when, or null when this call made no change. */
-  async markConfirmed(id: string, orderId: string): Promise<Date | null> {
+  /** held -> confirmed, only while not expired (see HoldTransition). */
+  async markConfirmed(id: string, orderId: string): Promise<HoldTransition> {
     return this.transition(id, 'confirmed', '$2::uuid', [orderId]);
   }
 
-  /** held -> cancelled, only while not expired: when, or null when this call made no change. */
-  async markCancelled(id: string): Promise<Date | null> {
+  /** held -> cancelled, only while not expired (see HoldTransition). */
+  async markCancelled(id: string): Promise<HoldTransition> {
     return this.transition(id, 'cancelled', 'NULL::uuid', []);
   }
 
@@ -209,7 +220,7 @@ export class CheckoutsRepository {
     status: 'confirmed' | 'cancelled',
     orderId: string,
     extra: unknown[],
-  ): Promise<Date | null> {
+  ): Promise<HoldTransition> {
     const rows = await this.db.query<{ ended_at: Date }>(
       `WITH clock AS (SELECT clock_timestamp() AS at)
        UPDATE checkout_holds h
@@ -219,7 +230,8 @@ export class CheckoutsRepository {
        RETURNING h.ended_at`,
       [id, ...extra],
     );
-    return rows[0]?.ended_at ?? null;
+    const [row] = rows;
+    return row ? applied(row.ended_at) : { kind: 'condition_failed', refusal: 'NOT_LIVE' };
   }
 
   /** Expired holds not yet released, oldest expiry first, with the keys their release locks. */

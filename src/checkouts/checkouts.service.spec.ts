@@ -226,7 +226,9 @@ describe(CheckoutsService.name, () => {
         ),
       );
       orders.recordFromHold.mockImplementation(observed('order', () => Promise.resolve(order)));
-      holds.markConfirmed.mockImplementation(observed('mark', () => Promise.resolve(CREATED_AT)));
+      holds.markConfirmed.mockImplementation(
+        observed('mark', () => Promise.resolve({ kind: 'applied' as const, row: CREATED_AT })),
+      );
       await expect(sut.confirm(HOLD_ID)).resolves.toBe(order);
       expect(seen.map(({ call }) => call)).toEqual(['decide', 'lines', 'use', 'order', 'mark']);
       expect(seen.map(({ keys, inTransaction }) => ({ keys, inTransaction }))).toEqual(
@@ -282,7 +284,7 @@ describe(CheckoutsService.name, () => {
 
       coupons.confirmHeldUse.mockResolvedValue(redemption('o'));
       orders.recordFromHold.mockResolvedValue(order);
-      holds.markConfirmed.mockResolvedValue(null);
+      holds.markConfirmed.mockResolvedValue({ kind: 'condition_failed', refusal: 'NOT_LIVE' });
       expectSameError(await rejectionOf(sut.confirm(HOLD_ID)), expired);
       expect(tx.transactions).toBe(3);
     });
@@ -323,7 +325,9 @@ describe(CheckoutsService.name, () => {
     it('the cancellation that flips the hold gives its stock and coupon use back, and answers without a re-read', async () => {
       const endedAt = new Date('2026-01-02T03:04:05.678Z');
       holds.find.mockResolvedValueOnce(hold());
-      holds.markCancelled.mockImplementation(observed('mark', () => Promise.resolve(endedAt)));
+      holds.markCancelled.mockImplementation(
+        observed('mark', () => Promise.resolve({ kind: 'applied' as const, row: endedAt })),
+      );
       inventory.releaseHoldLines.mockImplementation(observed('lines', () => Promise.resolve(2)));
       coupons.releaseHeldUses.mockImplementation(observed('use', () => Promise.resolve(1)));
       await expect(sut.cancel(HOLD_ID)).resolves.toEqual(hold({ status: 'cancelled', endedAt }));
@@ -346,7 +350,7 @@ describe(CheckoutsService.name, () => {
       ['expired', hold({ status: 'expired' }), new HoldExpiredError(HOLD_ID, EXPIRES_AT)],
     ])('a cancellation that lost the race to %s gives nothing back', async (_, now, expected) => {
       holds.find.mockResolvedValueOnce(hold()).mockResolvedValueOnce(now);
-      holds.markCancelled.mockResolvedValue(null);
+      holds.markCancelled.mockResolvedValue({ kind: 'condition_failed', refusal: 'NOT_LIVE' });
       expectSameError(await rejectionOf(sut.cancel(HOLD_ID)), expected);
       expect(inventory.releaseHoldLines).not.toHaveBeenCalled();
       expect(coupons.releaseHeldUses).not.toHaveBeenCalled();

@@ -7,7 +7,12 @@ import { CouponsService } from '../coupons/coupons.service';
 import { TransactionRunner } from '../database/transaction-runner';
 import { InventoryService, type OrderLine } from '../inventory/inventory.service';
 import type { OrderRecord } from '../orders/orders.repository';
-import { linesAsListed, orderLockKeys, OrdersService } from '../orders/orders.service';
+import {
+  assertOneLinePerSku,
+  moveBasket,
+  orderLockKeys,
+  OrdersService,
+} from '../orders/orders.service';
 import { CheckoutsRepository, type ExpiredHold, type HoldRecord } from './checkouts.repository';
 import {
   HoldCancelledError,
@@ -97,18 +102,13 @@ export class CheckoutsService {
     ttlSeconds: number,
   ): Promise<HoldRecord> {
     return this.db.run(async () => {
-      const { items, subtotal } = linesAsListed(
-        input.items,
-        await this.inventory.reserveForHold(id, input.items),
+      const basket = await moveBasket(
+        input,
+        (lines) => this.inventory.reserveForHold(id, lines),
+        (code, orderAmount) =>
+          this.coupons.holdUse({ code, customerId: input.customerId, holdId: id, orderAmount }),
       );
-      const held = input.couponCode
-        ? await this.coupons.holdUse({
-            code: input.couponCode,
-            customerId: input.customerId,
-            holdId: id,
-            orderAmount: subtotal,
-          })
-        : undefined;
+      const { items, subtotal, couponUse: held } = basket;
       const discountAmount = held?.discountAmount ?? 0;
       const lines = items.map((line) => ({
         productId: line.productId,
@@ -185,7 +185,8 @@ export class CheckoutsService {
         discountAmount: hold.discountAmount,
         lines: hold.items,
       });
-      if (!(await this.holds.markConfirmed(hold.id, orderId))) throw expired;
+      const confirmed = await this.holds.markConfirmed(hold.id, orderId);
+      if (confirmed.kind !== 'applied') throw expired;
       return order;
     });
   }
@@ -217,15 +218,15 @@ export class CheckoutsService {
   @Locked((hold: HoldRecord) => holdLockKeys(hold))
   private cancelLocked(hold: HoldRecord): Promise<HoldRecord> {
     return this.db.run(async () => {
-      const endedAt = await this.holds.markCancelled(hold.id);
-      if (endedAt) {
+      const cancelled = await this.holds.markCancelled(hold.id);
+      if (cancelled.kind === 'applied') {
         await this.release(
           [hold.id],
           hold.items.map((line) => line.sku),
           hold.couponCode,
         );
         // The answer is built from what this transaction holds: no read after the write.
-        return { ...hold, status: 'cancelled' as const, endedAt };
+        return { ...hold, status: 'cancelled' as const, endedAt: cancelled.row };
       }
       // It ended between our read and our lock (confirmed, cancelled, or lapsed): say how.
       const now = await this.get(hold.id);
@@ -274,20 +275,5 @@ export class CheckoutsService {
   ): Promise<void> {
     await this.inventory.releaseHoldLines(holdIds, skus);
     if (couponCode) await this.coupons.releaseHeldUses(holdIds, [couponCode]);
-  }
-}
-
-function assertOneLinePerSku(lines: readonly OrderLine[]): void {
-  const seen = new Set<string>();
-  for (const [index, line] of lines.entries()) {
-    if (seen.has(line.sku)) {
-      throw new RequestValidationError([
-        {
-          field: `items.${index}.sku`,
-          messages: [`${line.sku} appears twice; use one line per SKU`],
-        },
-      ]);
-    }
-    seen.add(line.sku);
   }
 }

@@ -1,7 +1,7 @@
 import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, ApiKeyAuth } from '../auth';
+import { Body, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { AdminOnly, ApiController } from '../auth';
+import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
 import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { REDEEM_REFUSALS } from './coupons.errors';
@@ -28,17 +28,14 @@ import {
   RedemptionView,
 } from './dto/coupon-views.dto';
 
-@ApiTags('coupons')
-@ApiKeyAuth()
-@Controller('v1/coupons')
+@ApiController('coupons', 'v1/coupons')
 export class CouponsController {
   constructor(private readonly coupons: CouponsService) {}
 
   @Post()
   @AdminOnly()
   @Idempotent(CouponView.of)
-  @ApiOperation({ summary: 'Create a coupon' })
-  @ApiCreatedResponse({ type: CouponView })
+  @ApiCreated(CouponView, { summary: 'Create a coupon' })
   @ApiProblems(['COUPON_CODE_TAKEN', ...WRITE_FAULTS])
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
@@ -46,14 +43,13 @@ export class CouponsController {
 
   @Get()
   @AdminOnly()
-  @ApiOperation({
+  @ApiOk(CouponPageView, {
     summary: 'Page through coupons in code order, filtered',
     description:
       'Filters combine (AND): `active`, a `code` prefix (case-insensitive), `expired` (by ' +
       'the PostgreSQL clock against expiresAt). Codes are in byte order (digits, then A-Z, ' +
       'then `_`; `-` before digits). Follow `nextCursor` until it is null.',
   })
-  @ApiOkResponse({ type: CouponPageView })
   @ApiProblems(['INVALID_CURSOR'])
   async list(@Query() query: ListCouponsQuery): Promise<CouponPageView> {
     const page = await this.coupons.list({
@@ -69,7 +65,7 @@ export class CouponsController {
   @Post('batch')
   @AdminOnly()
   @Idempotent(CouponBatchView.of)
-  @ApiOperation({
+  @ApiCreated(CouponBatchView, {
     summary: 'Create many coupons with the same rules and random codes, all or nothing',
     description:
       'Creates `count` (1-10,000) coupons in one transaction, each with the rules given ' +
@@ -78,29 +74,26 @@ export class CouponsController {
       'that exists already is never reused: it is regenerated. Send an Idempotency-Key: a ' +
       'retry then returns the same codes and creates nothing.',
   })
-  @ApiCreatedResponse({ type: CouponBatchView })
   @ApiProblems(['BATCH_CODES_EXHAUSTED', ...WRITE_FAULTS])
   async createBatch(@Body() body: CreateCouponBatchDto): Promise<CouponBatchView> {
     return CouponBatchView.of(await this.coupons.createBatch(body));
   }
 
   @Get(':code')
-  @ApiOperation({ summary: 'Get a coupon with its usage' })
-  @ApiOkResponse({ type: CouponView })
+  @ApiOk(CouponView, { summary: 'Get a coupon with its usage' })
   @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<CouponView> {
     return CouponView.of(await this.coupons.get(params.code));
   }
 
   @Get(':code/customers/:customerId')
-  @ApiOperation({
+  @ApiOk(CustomerUsageView, {
     summary: "A customer's uses of a coupon and the uses left to them",
     description:
       'Active redemptions and uses held by live checkout holds (holds past expiresAt by the ' +
       'PostgreSQL clock count no more, swept or not). A customer who never used the coupon ' +
       'gets zeros.',
   })
-  @ApiOkResponse({ type: CustomerUsageView })
   @ApiProblems(['COUPON_NOT_FOUND'])
   async customerUsage(@Param() params: CustomerUsageParams): Promise<CustomerUsageView> {
     return CustomerUsageView.of(await this.coupons.customerUsage(params.code, params.customerId));
@@ -109,8 +102,7 @@ export class CouponsController {
   @Patch(':code')
   @AdminOnly()
   @Idempotent(CouponView.of)
-  @ApiOperation({ summary: 'Change limits, window or activity of a coupon' })
-  @ApiOkResponse({ type: CouponView })
+  @ApiOk(CouponView, { summary: 'Change limits, window or activity of a coupon' })
   @ApiProblems(['COUPON_NOT_FOUND', 'LIMIT_BELOW_USAGE'], { locks: [[CouponsService, 'update']] })
   async update(
     @Param() params: CouponCodeParams,
@@ -122,8 +114,7 @@ export class CouponsController {
   @Post(':code/validate')
   @CustomerRateLimited()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Preview a redemption without making it' })
-  @ApiOkResponse({ type: CouponValidationView })
+  @ApiOk(CouponValidationView, { summary: 'Preview a redemption without making it' })
   @ApiProblems(['COUPON_NOT_FOUND'])
   validate(
     @Param() params: CouponCodeParams,
@@ -135,13 +126,12 @@ export class CouponsController {
   @Post(':code/redeem')
   @CustomerRateLimited()
   @Idempotent(RedemptionView.fromRecord)
-  @ApiOperation({
+  @ApiCreated(RedemptionView, {
     summary: 'Redeem a coupon for an order',
     description:
       'Runs under the coupon lock; the write carries the lock fencing token and PostgreSQL ' +
       'refuses it if a newer holder has written since.',
   })
-  @ApiCreatedResponse({ type: RedemptionView })
   @ApiProblems(REDEEM_REFUSALS, { locks: [[CouponsService, 'redeemLocked']] })
   async redeem(
     @Param() params: CouponCodeParams,
@@ -152,8 +142,7 @@ export class CouponsController {
 
   @Get(':code/redemptions')
   @AdminOnly()
-  @ApiOperation({ summary: 'Page through the redemption ledger of a coupon' })
-  @ApiOkResponse({ type: RedemptionPageView })
+  @ApiOk(RedemptionPageView, { summary: 'Page through the redemption ledger of a coupon' })
   @ApiProblems(['INVALID_CURSOR', 'COUPON_NOT_FOUND'])
   async listRedemptions(
     @Param() params: CouponCodeParams,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { violatedConstraint } from '../database/postgres-errors';
 import { advancedFence, staleFence } from '../database/fence-sql';
 import { TransactionRunner } from '../database/transaction-runner';
+import { applied, unlessConstraint, type WriteOutcome } from '../database/write-outcome';
 import { GATE_MAX_ORDER_IDS, type CouponGateSnapshot } from '../gate/sold-out-gate';
 import type { RedeemState } from './coupon-rules';
 import { CouponEntity, type DiscountType } from './entities/coupon.entity';
@@ -71,22 +71,26 @@ export interface CouponFacts {
   existingRedemptionId: string | null;
 }
 
-export type RedeemOutcome =
-  | { kind: 'redeemed'; record: RedemptionRecord }
-  | {
-      kind: 'refused';
-      refusal: RedeemRefusal;
-      coupon: CouponFacts;
-      /**
-       * Set only for COUPON_EXHAUSTED judged on the statement's snapshot of a coupon with no
-       * held uses (a hold could expire, on the database clock, and make room unseen): what
-       * the sold-out gate may repeat until something makes room.
-       */
-      gate?: CouponGateSnapshot;
-    }
-  | { kind: 'not_found' }
-  /** Only the lock-free strategy gets here: a concurrent redeem won a constraint race. */
-  | { kind: 'constraint'; constraint: string };
+/** A refusal of the coupon's rules (every REDEEM_REFUSALS but STALE_FENCE). */
+export type CouponRefusal = Exclude<RedeemRefusal, 'STALE_FENCE'>;
+
+/**
+ * A redemption. `constraint_violated`: only the lock-free strategy gets there, when a
+ * concurrent redeem won a constraint race.
+ */
+export type RedeemOutcome = WriteOutcome<
+  RedemptionRecord,
+  {
+    refusal: CouponRefusal;
+    coupon: CouponFacts;
+    /**
+     * Set only for COUPON_EXHAUSTED judged on the statement's snapshot of a coupon with no
+     * held uses (a hold could expire, on the database clock, and make room unseen): what
+     * the sold-out gate may repeat until something makes room.
+     */
+    gate?: CouponGateSnapshot;
+  }
+>;
 
 /** A redemption the application decided (pessimistic and optimistic strategies). */
 export interface DecidedRedemption {
@@ -99,28 +103,47 @@ export interface DecidedRedemption {
   discountAmount: number;
 }
 
-export type DecidedRedeemOutcome =
-  | { kind: 'redeemed'; record: RedemptionRecord }
-  /** The coupon row's version moved since it was read: nothing was written. */
-  | { kind: 'conflict' }
-  /** A constraint refused the write (the backstop): nothing was written. */
-  | { kind: 'constraint'; constraint: string };
+/**
+ * A redemption the application decided: VERSION_MOVED when the coupon row's version moved
+ * since it was read; a constraint refusing it is the backstop.
+ */
+export type DecidedRedeemOutcome = WriteOutcome<
+  RedemptionRecord,
+  { refusal: 'VERSION_MOVED' },
+  'applied' | 'condition_failed' | 'constraint_violated'
+>;
+
+/** A coupon insert: refused when the code is taken. */
+export type InsertCouponOutcome = WriteOutcome<
+  CouponEntity,
+  { refusal: 'CODE_TAKEN' },
+  'applied' | 'condition_failed'
+>;
 
 export type ReleaseRefusal = 'STALE_FENCE' | 'ALREADY_RELEASED' | 'REDEMPTION_HELD_BY_ORDER';
 
-export type ReleaseOutcome =
-  /** `couponVersion`: coupons.version the release left the coupon at. */
-  | { kind: 'released'; record: RedemptionRecord; couponVersion: string }
-  | { kind: 'refused'; refusal: ReleaseRefusal; record: RedemptionRecord; orderId: string | null }
-  | { kind: 'not_found' };
+/**
+ * A release. `couponVersion`: coupons.version the release left the coupon at. A refusal
+ * carries the redemption as it is, and the placed order that holds it (if any).
+ */
+export type ReleaseOutcome = WriteOutcome<
+  { record: RedemptionRecord; couponVersion: string },
+  {
+    refusal: Exclude<ReleaseRefusal, 'STALE_FENCE'>;
+    record: RedemptionRecord;
+    orderId: string | null;
+  },
+  'applied' | 'not_found' | 'stale_fence' | 'condition_failed'
+>;
 
 export type UpdateRefusal = 'STALE_FENCE' | 'LIMIT_BELOW_USAGE' | 'WINDOW_INVALID';
 
-export type UpdateOutcome =
-  | { kind: 'updated'; coupon: CouponEntity }
-  /** `redeemedCount`: the usage the statement judged a lower maxRedemptions against. */
-  | { kind: 'refused'; refusal: UpdateRefusal; redeemedCount: number }
-  | { kind: 'not_found' };
+/** A PATCH. `redeemedCount`: the usage the statement judged a lower maxRedemptions against. */
+export type UpdateOutcome = WriteOutcome<
+  CouponEntity,
+  { refusal: Exclude<UpdateRefusal, 'STALE_FENCE'>; redeemedCount: number },
+  'applied' | 'not_found' | 'stale_fence' | 'condition_failed'
+>;
 
 export type PreviewOutcome =
   | { kind: 'valid'; discountAmount: number; coupon: CouponEntity }
@@ -701,15 +724,19 @@ export interface HoldUseCommand {
   fence: string | null;
 }
 
-export type HoldUseOutcome =
-  | { kind: 'held'; couponId: string; discountAmount: number }
-  | { kind: 'refused'; refusal: RedeemRefusal; coupon: CouponFacts }
-  | { kind: 'not_found' };
+/** A held use: the coupon and the discount the hold keeps, or the redeem refusals. */
+export type HoldUseOutcome = WriteOutcome<
+  { couponId: string; discountAmount: number },
+  { refusal: CouponRefusal; coupon: CouponFacts },
+  'applied' | 'not_found' | 'stale_fence' | 'condition_failed'
+>;
 
-export type ConfirmUseOutcome =
-  | { kind: 'confirmed'; record: RedemptionRecord }
-  | { kind: 'refused'; refusal: 'STALE_FENCE' }
-  | { kind: 'not_held' };
+/** `not_found`: the hold holds no use (it had no coupon, or its use was given back). */
+export type ConfirmUseOutcome = WriteOutcome<
+  RedemptionRecord,
+  never,
+  'applied' | 'not_found' | 'stale_fence'
+>;
 
 /** One coupon a release touches, with the fence of its lock (null: written without a lock). */
 export interface CouponFence {
@@ -723,8 +750,12 @@ export interface CouponVersion {
   version: string;
 }
 
-export type ReleaseUsesOutcome =
-  { kind: 'released'; count: number; versions: CouponVersion[] } | { kind: 'stale' };
+/** `count`: the uses given back; `versions`: the coupons they were given back to, as now. */
+export type ReleaseUsesOutcome = WriteOutcome<
+  { count: number; versions: CouponVersion[] },
+  never,
+  'applied' | 'stale_fence'
+>;
 
 /**
  * All SQL for coupons and their redemption ledger. Every write is one statement that decides,
@@ -785,16 +816,16 @@ function toRedeemState(coupon: CouponEntity, facts: RedeemFactsRow): RedeemState
 export class CouponsRepository {
   constructor(private readonly db: TransactionRunner) {}
 
-  private get coupons() {
-    return this.db.manager.getRepository(CouponEntity);
+  async findByCode(code: string): Promise<CouponEntity | undefined> {
+    const [row] = await this.db.query<CouponRow>(
+      `SELECT ${COUPON_COLUMNS} FROM coupons WHERE code = $1`,
+      [code],
+    );
+    return row ? toCoupon(row) : undefined;
   }
 
-  findByCode(code: string): Promise<CouponEntity | null> {
-    return this.coupons.findOneBy({ code });
-  }
-
-  /** Inserts, or returns undefined when the code is taken (no exception round trip). */
-  async insert(coupon: NewCoupon): Promise<CouponEntity | undefined> {
+  /** Inserts, unless the code is taken (no exception round trip). */
+  async insert(coupon: NewCoupon): Promise<InsertCouponOutcome> {
     const rows = await this.db.query<CouponRow>(
       `INSERT INTO coupons (code, discount_type, discount_value, max_redemptions, per_customer_limit,
                             min_order_amount, starts_at, expires_at, active)
@@ -813,7 +844,9 @@ export class CouponsRepository {
         coupon.active,
       ],
     );
-    return rows[0] ? toCoupon(rows[0]) : undefined;
+    return rows[0]
+      ? applied(toCoupon(rows[0]))
+      : { kind: 'condition_failed', refusal: 'CODE_TAKEN' };
   }
 
   /**
@@ -895,8 +928,9 @@ export class CouponsRepository {
     ]);
     const [row] = rows;
     if (!row) return { kind: 'not_found' };
-    if (row.refusal === null) return { kind: 'updated', coupon: toCoupon(row) };
-    return { kind: 'refused', refusal: row.refusal, redeemedCount: row.usage_seen };
+    if (row.refusal === null) return applied(toCoupon(row));
+    if (row.refusal === 'STALE_FENCE') return { kind: 'stale_fence' };
+    return { kind: 'condition_failed', refusal: row.refusal, redeemedCount: row.usage_seen };
   }
 
   /** Counts a held use for a checkout hold, or says why not (see HOLD_SQL). */
@@ -916,13 +950,11 @@ export class CouponsRepository {
     ]);
     const [row] = rows;
     if (!row) return { kind: 'not_found' };
-    if (row.refusal !== null)
-      return { kind: 'refused', refusal: row.refusal, coupon: toFacts(row) };
-    return {
-      kind: 'held',
-      couponId: row.coupon_id ?? '',
-      discountAmount: Number(row.discount_amount),
-    };
+    if (row.refusal === 'STALE_FENCE') return { kind: 'stale_fence' };
+    if (row.refusal !== null) {
+      return { kind: 'condition_failed', refusal: row.refusal, coupon: toFacts(row) };
+    }
+    return applied({ couponId: row.coupon_id ?? '', discountAmount: Number(row.discount_amount) });
   }
 
   /** See CONFIRM_HELD_USE_SQL. */
@@ -935,9 +967,9 @@ export class CouponsRepository {
       Partial<RedemptionRow> & { refusal: 'STALE_FENCE' | null; coupon_code: string }
     >(CONFIRM_HELD_USE_SQL, [holdId, orderId, fence]);
     const [row] = rows;
-    if (!row) return { kind: 'not_held' };
-    if (row.refusal !== null) return { kind: 'refused', refusal: row.refusal };
-    return { kind: 'confirmed', record: toRedemption(row as RedemptionRow) };
+    if (!row) return { kind: 'not_found' };
+    if (row.refusal !== null) return { kind: 'stale_fence' };
+    return applied(toRedemption(row as RedemptionRow));
   }
 
   /** Gives back the held uses of these holds, each at most once (see releaseHeldUsesSql). */
@@ -965,8 +997,8 @@ export class CouponsRepository {
       ...extra,
     ]);
     const [row] = rows;
-    if (!row || row.stale) return { kind: 'stale' };
-    return { kind: 'released', count: row.released, versions: row.versions };
+    if (!row || row.stale) return { kind: 'stale_fence' };
+    return applied({ count: row.released, versions: row.versions });
   }
 
   /**
@@ -1013,7 +1045,7 @@ export class CouponsRepository {
 
   /** Writes a redemption the application decided (see DECIDED_REDEEM_SQL). */
   async writeDecidedRedemption(command: DecidedRedemption): Promise<DecidedRedeemOutcome> {
-    try {
+    return unlessConstraint(async () => {
       const [row] = await this.db.query<RedemptionRow>(DECIDED_REDEEM_SQL, [
         command.couponId,
         command.expectedVersion,
@@ -1022,17 +1054,15 @@ export class CouponsRepository {
         command.orderAmount,
         command.discountAmount,
       ]);
-      return row ? { kind: 'redeemed', record: toRedemption(row) } : { kind: 'conflict' };
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
+      return row
+        ? applied(toRedemption(row))
+        : { kind: 'condition_failed', refusal: 'VERSION_MOVED' };
+    });
   }
 
   /** One statement: decides, explains a refusal and writes (see REDEEM_SQL). */
   async redeem(command: RedeemCommand): Promise<RedeemOutcome> {
-    try {
+    return unlessConstraint(async () => {
       const rows = await this.db.query<
         Partial<RedemptionRow> &
           FactsRow & {
@@ -1049,6 +1079,7 @@ export class CouponsRepository {
       ]);
       const [row] = rows;
       if (!row) return { kind: 'not_found' };
+      if (row.refusal === 'STALE_FENCE') return { kind: 'stale_fence' };
       if (row.refusal !== null) {
         const coupon = toFacts(row);
         const gate =
@@ -1060,14 +1091,15 @@ export class CouponsRepository {
                 expiresAt: coupon.expiresAt,
                 orderIds: row.gate_orders,
               };
-        return { kind: 'refused', refusal: row.refusal, coupon, ...(gate ? { gate } : {}) };
+        return {
+          kind: 'condition_failed',
+          refusal: row.refusal,
+          coupon,
+          ...(gate ? { gate } : {}),
+        };
       }
-      return { kind: 'redeemed', record: toRedemption(row as RedemptionRow) };
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
+      return applied(toRedemption(row as RedemptionRow));
+    });
   }
 
   /** One statement: releases, or says why not (see RELEASE_SQL). */
@@ -1083,10 +1115,9 @@ export class CouponsRepository {
     const [row] = rows;
     if (!row) return { kind: 'not_found' };
     const record = toRedemption({ ...row, order_id: row.redemption_order_id });
-    if (row.refusal === null) {
-      return { kind: 'released', record, couponVersion: row.coupon_version ?? '0' };
-    }
-    return { kind: 'refused', refusal: row.refusal, record, orderId: row.order_id };
+    if (row.refusal === null) return applied({ record, couponVersion: row.coupon_version ?? '0' });
+    if (row.refusal === 'STALE_FENCE') return { kind: 'stale_fence' };
+    return { kind: 'condition_failed', refusal: row.refusal, record, orderId: row.order_id };
   }
 
   /** The redeem verdict without the write, for POST /v1/coupons/:code/validate. */

@@ -151,7 +151,7 @@ describe(CouponsService.name, () => {
       coupons.redeem.mockImplementation((cmd) => {
         locksSeen.push({ keys: currentLock()?.keys, reentrant: currentLock()?.reentrant });
         expect(cmd).toEqual(command(FIRST_FENCE));
-        return Promise.resolve({ kind: 'redeemed', record: record() });
+        return Promise.resolve({ kind: 'applied', row: record() });
       });
       await expect(sut.redeem(INPUT)).resolves.toEqual(record());
       expect(coupons.redeem).toHaveBeenCalledTimes(1);
@@ -163,7 +163,7 @@ describe(CouponsService.name, () => {
       const lock = jest.spyOn(locks, 'withLock');
       coupons.redeem.mockImplementation(() => {
         expect(currentLock()).toBeUndefined();
-        return Promise.resolve({ kind: 'redeemed', record: record({ fence: null }) });
+        return Promise.resolve({ kind: 'applied', row: record({ fence: null }) });
       });
       await expect(sut.redeem(INPUT)).resolves.toEqual(record({ fence: null }));
       expect(coupons.redeem.mock.calls).toEqual([[command(null)]]);
@@ -171,11 +171,11 @@ describe(CouponsService.name, () => {
     });
 
     it('a per-call strategy overrides the configured one, both ways', async () => {
-      coupons.redeem.mockResolvedValue({ kind: 'redeemed', record: record() });
+      coupons.redeem.mockResolvedValue({ kind: 'applied', row: record() });
       await sut.redeem(INPUT, 'atomic');
       expect(coupons.redeem.mock.calls).toEqual([[command(null)]]);
       await build('atomic');
-      coupons.redeem.mockResolvedValue({ kind: 'redeemed', record: record() });
+      coupons.redeem.mockResolvedValue({ kind: 'applied', row: record() });
       await sut.redeem(INPUT, 'locked');
       expect(coupons.redeem.mock.calls).toEqual([[command(FIRST_FENCE)]]);
     });
@@ -185,7 +185,7 @@ describe(CouponsService.name, () => {
       coupons.redeem.mockImplementation((cmd) => {
         expect(currentLock()?.reentrant).toBe(true);
         expect(cmd.fence).toBe(FIRST_FENCE);
-        return Promise.resolve({ kind: 'redeemed', record: record() });
+        return Promise.resolve({ kind: 'applied', row: record() });
       });
       await locks.withLock(['sku:A', 'coupon:SPRING'], () => sut.redeem(INPUT));
       expect(coupons.redeem).toHaveBeenCalledTimes(1);
@@ -203,7 +203,11 @@ describe(CouponsService.name, () => {
     ];
 
     it.each(cases)('%s', async (refusal, expected) => {
-      coupons.redeem.mockResolvedValue({ kind: 'refused', refusal, coupon: facts() });
+      coupons.redeem.mockResolvedValue(
+        refusal === 'STALE_FENCE'
+          ? { kind: 'stale_fence' }
+          : { kind: 'condition_failed', refusal, coupon: facts() },
+      );
       expectSameError(await rejectionOf(sut.redeem(INPUT)), expected);
       expect(coupons.redeem.mock.calls).toEqual([[command(FIRST_FENCE)]]);
       expect(fencing.staleFence.mock.calls).toEqual(
@@ -217,8 +221,11 @@ describe(CouponsService.name, () => {
     ] as const)(
       '%s, after giving back the uses of expired holds found none',
       async (refusal, expected) => {
-        coupons.redeem.mockResolvedValue({ kind: 'refused', refusal, coupon: facts() });
-        coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 0, versions: [] });
+        coupons.redeem.mockResolvedValue({ kind: 'condition_failed', refusal, coupon: facts() });
+        coupons.reclaimExpiredUses.mockResolvedValue({
+          kind: 'applied',
+          row: { count: 0, versions: [] },
+        });
         expectSameError(await rejectionOf(sut.redeem(INPUT)), expected);
         expect(coupons.reclaimExpiredUses.mock.calls).toEqual([
           [[{ code: 'SPRING', fence: FIRST_FENCE }]],
@@ -229,20 +236,27 @@ describe(CouponsService.name, () => {
 
     it('asks again once when expired holds gave uses back, and answers the second verdict', async () => {
       coupons.redeem
-        .mockResolvedValueOnce({ kind: 'refused', refusal: 'COUPON_EXHAUSTED', coupon: facts() })
-        .mockResolvedValueOnce({ kind: 'redeemed', record: record() });
-      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 2, versions: [] });
+        .mockResolvedValueOnce({
+          kind: 'condition_failed',
+          refusal: 'COUPON_EXHAUSTED',
+          coupon: facts(),
+        })
+        .mockResolvedValueOnce({ kind: 'applied', row: record() });
+      coupons.reclaimExpiredUses.mockResolvedValue({
+        kind: 'applied',
+        row: { count: 2, versions: [] },
+      });
       await expect(sut.redeem(INPUT)).resolves.toEqual(record());
       expect(coupons.redeem.mock.calls).toEqual([[command(FIRST_FENCE)], [command(FIRST_FENCE)]]);
     });
 
     it('a stale fence while reclaiming expired holds is STALE_FENCE, and nothing is retried', async () => {
       coupons.redeem.mockResolvedValue({
-        kind: 'refused',
+        kind: 'condition_failed',
         refusal: 'CUSTOMER_LIMIT_REACHED',
         coupon: facts(),
       });
-      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'stale' });
+      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'stale_fence' });
       expectSameError(await rejectionOf(sut.redeem(INPUT)), new StaleFenceError('coupon:SPRING'));
       expect(coupons.redeem).toHaveBeenCalledTimes(1);
     });
@@ -260,13 +274,13 @@ describe(CouponsService.name, () => {
       ['customer_usage_within_limit', new CustomerLimitReachedError('SPRING', 'cust-1')],
       ['coupons_usage_within_limit', new CouponExhaustedError('SPRING')],
     ])('%s', async (constraint, expected) => {
-      coupons.redeem.mockResolvedValue({ kind: 'constraint', constraint });
+      coupons.redeem.mockResolvedValue({ kind: 'constraint_violated', constraint });
       expectSameError(await rejectionOf(sut.redeem(INPUT)), expected);
     });
 
     it('redemptions_one_active_per_order names the winner, looked up after the failed statement', async () => {
       coupons.redeem.mockResolvedValue({
-        kind: 'constraint',
+        kind: 'constraint_violated',
         constraint: 'redemptions_one_active_per_order',
       });
       coupons.findActiveRedemptionId.mockResolvedValue(REDEMPTION_ID);
@@ -279,7 +293,7 @@ describe(CouponsService.name, () => {
 
     it('inside a transaction the winner is not looked up (the transaction is aborted)', async () => {
       coupons.redeem.mockResolvedValue({
-        kind: 'constraint',
+        kind: 'constraint_violated',
         constraint: 'redemptions_one_active_per_order',
       });
       expectSameError(
@@ -290,7 +304,10 @@ describe(CouponsService.name, () => {
     });
 
     it('any other constraint is a bug, not a refusal', async () => {
-      coupons.redeem.mockResolvedValue({ kind: 'constraint', constraint: 'coupons_code_key' });
+      coupons.redeem.mockResolvedValue({
+        kind: 'constraint_violated',
+        constraint: 'coupons_code_key',
+      });
       const error = await rejectionOf(sut.redeem(INPUT));
       expect(error).toEqual(new Error('redeem of SPRING violated coupons_code_key'));
       expect(error).not.toHaveProperty('code');
@@ -347,7 +364,7 @@ describe(CouponsService.name, () => {
 
   describe('create', () => {
     it('inserts the canonical code with the documented defaults', async () => {
-      coupons.insert.mockResolvedValue(coupon());
+      coupons.insert.mockResolvedValue({ kind: 'applied', row: coupon() });
       await expect(
         sut.create({ code: ' spring ', discountType: 'percent', discountValue: 10 }),
       ).resolves.toEqual(coupon());
@@ -369,7 +386,7 @@ describe(CouponsService.name, () => {
     });
 
     it('keeps an explicit null per-customer limit (unlimited) and parses the window', async () => {
-      coupons.insert.mockResolvedValue(coupon());
+      coupons.insert.mockResolvedValue({ kind: 'applied', row: coupon() });
       await sut.create({
         code: 'SPRING',
         discountType: 'fixed',
@@ -386,7 +403,7 @@ describe(CouponsService.name, () => {
     });
 
     it('a taken code is COUPON_CODE_TAKEN', async () => {
-      coupons.insert.mockResolvedValue(undefined);
+      coupons.insert.mockResolvedValue({ kind: 'condition_failed', refusal: 'CODE_TAKEN' });
       expectSameError(
         await rejectionOf(sut.create({ code: 'spring', discountType: 'fixed', discountValue: 1 })),
         new CouponCodeTakenError('SPRING'),
@@ -422,7 +439,7 @@ describe(CouponsService.name, () => {
 
   describe('update', () => {
     it('sends only the given fields, under the coupon lock, with its fence', async () => {
-      coupons.update.mockResolvedValue({ kind: 'updated', coupon: coupon() });
+      coupons.update.mockResolvedValue({ kind: 'applied', row: coupon() });
       await expect(
         sut.update('spring', { maxRedemptions: 50, active: undefined, expiresAt: null }),
       ).resolves.toEqual(coupon());
@@ -434,19 +451,16 @@ describe(CouponsService.name, () => {
     it.each([
       [{ kind: 'not_found' } as const, new CouponNotFoundError('SPRING')],
       [
-        { kind: 'refused', refusal: 'LIMIT_BELOW_USAGE', redeemedCount: 12 } as const,
+        { kind: 'condition_failed', refusal: 'LIMIT_BELOW_USAGE', redeemedCount: 12 } as const,
         new LimitBelowUsageError('SPRING', 10, 12),
       ],
       [
-        { kind: 'refused', refusal: 'WINDOW_INVALID', redeemedCount: 0 } as const,
+        { kind: 'condition_failed', refusal: 'WINDOW_INVALID', redeemedCount: 0 } as const,
         new RequestValidationError([
           { field: 'expiresAt', messages: ['expiresAt must be later than startsAt'] },
         ]),
       ],
-      [
-        { kind: 'refused', refusal: 'STALE_FENCE', redeemedCount: 0 } as const,
-        new StaleFenceError('coupon:SPRING'),
-      ],
+      [{ kind: 'stale_fence' } as const, new StaleFenceError('coupon:SPRING')],
     ])('%j', async (outcome, expected) => {
       coupons.update.mockResolvedValue(outcome);
       expectSameError(await rejectionOf(sut.update('spring', { maxRedemptions: 10 })), expected);
@@ -469,7 +483,7 @@ describe(CouponsService.name, () => {
       coupons.findRedemption.mockResolvedValue(record());
       coupons.release.mockImplementation(() => {
         expect(currentLock()?.keys).toEqual(['coupon:SPRING']);
-        return Promise.resolve({ kind: 'released', record: released, couponVersion: '7' });
+        return Promise.resolve({ kind: 'applied', row: { record: released, couponVersion: '7' } });
       });
       await expect(sut.release(REDEMPTION_ID)).resolves.toEqual(released);
       expect(coupons.release.mock.calls).toEqual([[REDEMPTION_ID, FIRST_FENCE]]);
@@ -479,7 +493,7 @@ describe(CouponsService.name, () => {
       const released = record({ status: 'released' });
       coupons.findRedemption.mockResolvedValue(released);
       coupons.release.mockResolvedValue({
-        kind: 'refused',
+        kind: 'condition_failed',
         refusal: 'ALREADY_RELEASED',
         record: released,
         orderId: null,
@@ -489,16 +503,18 @@ describe(CouponsService.name, () => {
 
     it.each([
       [
-        { kind: 'refused', refusal: 'REDEMPTION_HELD_BY_ORDER', orderId: 'ord-7' } as const,
+        {
+          kind: 'condition_failed',
+          refusal: 'REDEMPTION_HELD_BY_ORDER',
+          orderId: 'ord-7',
+          record: record(),
+        } as const,
         new RedemptionHeldByOrderError(REDEMPTION_ID, 'ord-7'),
       ],
-      [
-        { kind: 'refused', refusal: 'STALE_FENCE', orderId: null } as const,
-        new StaleFenceError('coupon:SPRING'),
-      ],
+      [{ kind: 'stale_fence' } as const, new StaleFenceError('coupon:SPRING')],
     ])('%j', async (outcome, expected) => {
       coupons.findRedemption.mockResolvedValue(record());
-      coupons.release.mockResolvedValue({ ...outcome, record: record() });
+      coupons.release.mockResolvedValue(outcome);
       expectSameError(await rejectionOf(sut.release(REDEMPTION_ID)), expected);
     });
 
@@ -565,7 +581,7 @@ describe(CouponsService.name, () => {
     });
 
     it('an unknown coupon is COUPON_NOT_FOUND, whatever the cursor', async () => {
-      coupons.findByCode.mockResolvedValue(null);
+      coupons.findByCode.mockResolvedValue(undefined);
       expectSameError(
         await rejectionOf(sut.listRedemptions('nope', { cursor: 'not-a-cursor' })),
         new CouponNotFoundError('NOPE'),
@@ -578,7 +594,10 @@ describe(CouponsService.name, () => {
     const holdCommand = { ...hold, code: 'SPRING', fence: FIRST_FENCE };
 
     it('holdUse counts a held use with the fence of the lock the caller holds', async () => {
-      coupons.holdUse.mockResolvedValue({ kind: 'held', couponId: COUPON_ID, discountAmount: 500 });
+      coupons.holdUse.mockResolvedValue({
+        kind: 'applied',
+        row: { couponId: COUPON_ID, discountAmount: 500 },
+      });
       await expect(locks.withLock('coupon:SPRING', () => sut.holdUse(hold))).resolves.toEqual({
         couponId: COUPON_ID,
         couponCode: 'SPRING',
@@ -589,13 +608,10 @@ describe(CouponsService.name, () => {
 
     it.each([
       [
-        { kind: 'refused', refusal: 'ALREADY_REDEEMED', coupon: facts() } as const,
+        { kind: 'condition_failed', refusal: 'ALREADY_REDEEMED', coupon: facts() } as const,
         new AlreadyRedeemedError('SPRING', 'hold-1', REDEMPTION_ID),
       ],
-      [
-        { kind: 'refused', refusal: 'STALE_FENCE', coupon: facts() } as const,
-        new StaleFenceError('coupon:SPRING'),
-      ],
+      [{ kind: 'stale_fence' } as const, new StaleFenceError('coupon:SPRING')],
       [{ kind: 'not_found' } as const, new CouponNotFoundError('SPRING')],
     ])('holdUse %j', async (outcome, expected) => {
       coupons.holdUse.mockResolvedValue(outcome);
@@ -607,18 +623,28 @@ describe(CouponsService.name, () => {
 
     it('holdUse retries once after expired holds gave a use back', async () => {
       coupons.holdUse
-        .mockResolvedValueOnce({ kind: 'refused', refusal: 'COUPON_EXHAUSTED', coupon: facts() })
-        .mockResolvedValueOnce({ kind: 'held', couponId: COUPON_ID, discountAmount: 500 });
-      coupons.reclaimExpiredUses.mockResolvedValue({ kind: 'released', count: 1, versions: [] });
+        .mockResolvedValueOnce({
+          kind: 'condition_failed',
+          refusal: 'COUPON_EXHAUSTED',
+          coupon: facts(),
+        })
+        .mockResolvedValueOnce({
+          kind: 'applied',
+          row: { couponId: COUPON_ID, discountAmount: 500 },
+        });
+      coupons.reclaimExpiredUses.mockResolvedValue({
+        kind: 'applied',
+        row: { count: 1, versions: [] },
+      });
       await locks.withLock('coupon:SPRING', () => sut.holdUse(hold));
       expect(coupons.holdUse.mock.calls).toEqual([[holdCommand], [holdCommand]]);
     });
 
     it('confirmHeldUse: the redemption, nothing when the hold held no use, STALE_FENCE', async () => {
       coupons.confirmHeldUse
-        .mockResolvedValueOnce({ kind: 'confirmed', record: record() })
-        .mockResolvedValueOnce({ kind: 'not_held' })
-        .mockResolvedValueOnce({ kind: 'refused', refusal: 'STALE_FENCE' });
+        .mockResolvedValueOnce({ kind: 'applied', row: record() })
+        .mockResolvedValueOnce({ kind: 'not_found' })
+        .mockResolvedValueOnce({ kind: 'stale_fence' });
       const confirm = () =>
         locks.withLock('coupon:SPRING', () => sut.confirmHeldUse('hold-1', 'SPRING', 'o-1'));
       await expect(confirm()).resolves.toEqual(record());
@@ -635,8 +661,8 @@ describe(CouponsService.name, () => {
       await expect(sut.releaseHeldUses([], ['SPRING'])).resolves.toBe(0);
       await expect(sut.releaseHeldUses(['hold-1'], [])).resolves.toBe(0);
       coupons.releaseHeldUses
-        .mockResolvedValueOnce({ kind: 'released', count: 2, versions: [] })
-        .mockResolvedValueOnce({ kind: 'stale' });
+        .mockResolvedValueOnce({ kind: 'applied', row: { count: 2, versions: [] } })
+        .mockResolvedValueOnce({ kind: 'stale_fence' });
       const release = () =>
         locks.withLock(['coupon:A', 'coupon:B'], () =>
           sut.releaseHeldUses(['hold-1', 'hold-2'], ['A', 'B']),

@@ -166,9 +166,9 @@ export class CouponsService {
     const code = canonicalCode(input.code);
     const rules = couponRules(input);
     return this.db.change(async () => {
-      const coupon = await this.coupons.insert({ code, ...rules });
-      if (!coupon) throw new CouponCodeTakenError(code);
-      return coupon;
+      const outcome = await this.coupons.insert({ code, ...rules });
+      if (outcome.kind === 'condition_failed') throw new CouponCodeTakenError(code);
+      return outcome.row;
     });
   }
 
@@ -272,22 +272,21 @@ export class CouponsService {
     return this.db.change(async () => {
       const outcome = await this.coupons.update(canonical, changes, fence);
       switch (outcome.kind) {
-        case 'updated':
+        case 'applied':
           // Any change of the rules may make room or change what a refusal would say.
-          await this.openGates([{ code: canonical, version: outcome.coupon.version }]);
-          return outcome.coupon;
+          await this.openGates([{ code: canonical, version: outcome.row.version }]);
+          return outcome.row;
         case 'not_found':
           throw new CouponNotFoundError(canonical);
-        case 'refused':
-          if (outcome.refusal === 'LIMIT_BELOW_USAGE') {
-            throw new LimitBelowUsageError(
-              canonical,
-              input.maxRedemptions ?? 0,
-              outcome.redeemedCount,
-            );
-          }
-          if (outcome.refusal === 'WINDOW_INVALID') throw windowError();
+        case 'stale_fence':
           throw this.fencing.staleFence(couponLockKey(code));
+        case 'condition_failed':
+          if (outcome.refusal === 'WINDOW_INVALID') throw windowError();
+          throw new LimitBelowUsageError(
+            canonical,
+            input.maxRedemptions ?? 0,
+            outcome.redeemedCount,
+          );
       }
     });
   }
@@ -367,8 +366,8 @@ export class CouponsService {
         if (isLimitRefusal(outcome) && (await this.reclaimExpired(command.code, fence)) > 0) {
           outcome = await this.coupons.redeem(command);
         }
-        if (outcome.kind === 'redeemed') return outcome.record;
-        if (outcome.kind === 'refused' && outcome.gate && this.gate?.enabled) {
+        if (outcome.kind === 'applied') return outcome.row;
+        if (outcome.kind === 'condition_failed' && outcome.gate && this.gate?.enabled) {
           await this.gate.closeCoupon(command.code, outcome.gate);
         }
         throw this.redeemRefused(command, outcome);
@@ -392,17 +391,16 @@ export class CouponsService {
 
   private redeemRefused(
     command: RedeemCommand,
-    outcome: Exclude<RedeemOutcome, { kind: 'redeemed' }>,
+    outcome: Exclude<RedeemOutcome, { kind: 'applied' }>,
   ): Error {
     switch (outcome.kind) {
       case 'not_found':
         return new CouponNotFoundError(command.code);
-      case 'refused':
-        if (outcome.refusal === 'STALE_FENCE') {
-          return this.fencing.staleFence(couponLockKey(command.code));
-        }
+      case 'stale_fence':
+        return this.fencing.staleFence(couponLockKey(command.code));
+      case 'condition_failed':
         return refusalError(outcome.refusal, outcome.coupon, command);
-      case 'constraint':
+      case 'constraint_violated':
         // Rows a racing lock-free redeem committed after this statement's snapshot.
         return this.backstopFired(
           command.fence === null ? 'atomic' : 'locked',
@@ -481,11 +479,11 @@ export class CouponsService {
       discountAmount: discountFor(state.coupon, input.orderAmount),
     });
     switch (outcome.kind) {
-      case 'redeemed':
-        return outcome.record;
-      case 'conflict':
+      case 'applied':
+        return outcome.row;
+      case 'condition_failed':
         throw new VersionConflict();
-      case 'constraint':
+      case 'constraint_violated':
         throw this.backstopFired(
           strategy,
           { ...input, code: state.coupon.code },
@@ -538,16 +536,13 @@ export class CouponsService {
       outcome = await this.coupons.holdUse(command);
     }
     switch (outcome.kind) {
-      case 'held':
-        return {
-          couponId: outcome.couponId,
-          couponCode: code,
-          discountAmount: outcome.discountAmount,
-        };
+      case 'applied':
+        return { ...outcome.row, couponCode: code };
       case 'not_found':
         throw new CouponNotFoundError(code);
-      case 'refused':
-        if (outcome.refusal === 'STALE_FENCE') throw this.fencing.staleFence(couponLockKey(code));
+      case 'stale_fence':
+        throw this.fencing.staleFence(couponLockKey(code));
+      case 'condition_failed':
         throw refusalError(outcome.refusal, outcome.coupon, { ...input, orderId: input.holdId });
     }
   }
@@ -566,8 +561,8 @@ export class CouponsService {
       orderId,
       this.fenceOf(couponLockKey(code)),
     );
-    if (outcome.kind === 'refused') throw this.fencing.staleFence(couponLockKey(code));
-    return outcome.kind === 'confirmed' ? outcome.record : undefined;
+    if (outcome.kind === 'stale_fence') throw this.fencing.staleFence(couponLockKey(code));
+    return outcome.kind === 'applied' ? outcome.row : undefined;
   }
 
   /**
@@ -578,9 +573,9 @@ export class CouponsService {
     if (holdIds.length === 0 || codes.length === 0) return 0;
     const coupons = codes.map((code) => ({ code, fence: this.fenceOf(couponLockKey(code)) }));
     const outcome = await this.coupons.releaseHeldUses(holdIds, coupons);
-    if (outcome.kind === 'stale') throw this.staleOf(codes);
-    await this.openGates(outcome.versions);
-    return outcome.count;
+    if (outcome.kind === 'stale_fence') throw this.staleOf(codes);
+    await this.openGates(outcome.row.versions);
+    return outcome.row.count;
   }
 
   /**
@@ -590,9 +585,9 @@ export class CouponsService {
    */
   private async reclaimExpired(code: string, fence: string | null): Promise<number> {
     const outcome = await this.coupons.reclaimExpiredUses([{ code, fence }]);
-    if (outcome.kind === 'stale') throw this.fencing.staleFence(couponLockKey(code));
-    await this.openGates(outcome.versions);
-    return outcome.count;
+    if (outcome.kind === 'stale_fence') throw this.fencing.staleFence(couponLockKey(code));
+    await this.openGates(outcome.row.versions);
+    return outcome.row.count;
   }
 
   private staleOf(codes: readonly string[]): Error {
@@ -626,19 +621,18 @@ export class CouponsService {
     return this.db.change(async () => {
       const outcome = await this.coupons.release(id, fence);
       switch (outcome.kind) {
-        case 'released':
-          await this.openGates([
-            { code: outcome.record.couponCode, version: outcome.couponVersion },
-          ]);
-          return outcome.record;
+        case 'applied': {
+          const { record, couponVersion } = outcome.row;
+          await this.openGates([{ code: record.couponCode, version: couponVersion }]);
+          return record;
+        }
         case 'not_found':
           throw new RedemptionNotFoundError(id);
-        case 'refused':
-          if (outcome.refusal === 'ALREADY_RELEASED') return outcome.record;
-          if (outcome.refusal === 'REDEMPTION_HELD_BY_ORDER') {
-            throw new RedemptionHeldByOrderError(id, outcome.orderId ?? 'unknown');
-          }
+        case 'stale_fence':
           throw this.fencing.staleFence(couponLockKey(code));
+        case 'condition_failed':
+          if (outcome.refusal === 'ALREADY_RELEASED') return outcome.record;
+          throw new RedemptionHeldByOrderError(id, outcome.orderId ?? 'unknown');
       }
     });
   }
@@ -709,7 +703,7 @@ function couponRules(input: Omit<CreateCouponInput, 'code'>): CouponRules {
 
 function isLimitRefusal(outcome: { kind: string; refusal?: string }): boolean {
   return (
-    outcome.kind === 'refused' &&
+    outcome.kind === 'condition_failed' &&
     (outcome.refusal === 'COUPON_EXHAUSTED' || outcome.refusal === 'CUSTOMER_LIMIT_REACHED')
   );
 }

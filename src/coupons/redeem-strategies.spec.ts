@@ -59,11 +59,13 @@ async function serviceWith(env: Record<string, string>) {
     ...env,
   });
   const repository = {
-    redeem: jest.fn().mockResolvedValue({ kind: 'redeemed', record: RECORD }),
+    redeem: jest.fn().mockResolvedValue({ kind: 'applied', row: RECORD }),
     lockForRedeem: jest.fn().mockResolvedValue(stateOf('3')),
     readForRedeem: jest.fn().mockResolvedValue(stateOf('3')),
-    writeDecidedRedemption: jest.fn().mockResolvedValue({ kind: 'redeemed', record: RECORD }),
-    reclaimExpiredUses: jest.fn().mockResolvedValue({ kind: 'released', count: 0 }),
+    writeDecidedRedemption: jest.fn().mockResolvedValue({ kind: 'applied', row: RECORD }),
+    reclaimExpiredUses: jest
+      .fn()
+      .mockResolvedValue({ kind: 'applied', row: { count: 0, versions: [] } }),
   };
   const db = {
     inTransaction: false,
@@ -188,8 +190,8 @@ describe('redeem strategy dispatch', () => {
       .mockResolvedValueOnce(stateOf('4', 1))
       .mockResolvedValueOnce(stateOf('9', 2));
     harness.repository.writeDecidedRedemption
-      .mockResolvedValueOnce({ kind: 'conflict' })
-      .mockResolvedValueOnce({ kind: 'conflict' });
+      .mockResolvedValueOnce({ kind: 'condition_failed', refusal: 'VERSION_MOVED' })
+      .mockResolvedValueOnce({ kind: 'condition_failed', refusal: 'VERSION_MOVED' });
     await expect(harness.service.redeem(INPUT)).resolves.toBe(RECORD);
     const versions = harness.repository.writeDecidedRedemption.mock.calls.map(
       ([command]: [{ expectedVersion: string }]) => command.expectedVersion,
@@ -206,7 +208,10 @@ describe('redeem strategy dispatch', () => {
       COUPON_REDEEM_STRATEGY: 'optimistic',
       OPTIMISTIC_MAX_ATTEMPTS: '4',
     });
-    harness.repository.writeDecidedRedemption.mockResolvedValue({ kind: 'conflict' });
+    harness.repository.writeDecidedRedemption.mockResolvedValue({
+      kind: 'condition_failed',
+      refusal: 'VERSION_MOVED',
+    });
     await expect(harness.service.redeem(INPUT)).rejects.toMatchObject({
       code: 'CONTENTION',
       status: 503,
@@ -231,7 +236,7 @@ describe('redeem strategy dispatch', () => {
     async (strategy: WriteStrategy) => {
       harness = await serviceWith({ COUPON_REDEEM_STRATEGY: strategy });
       harness.repository.writeDecidedRedemption.mockResolvedValue({
-        kind: 'constraint',
+        kind: 'constraint_violated',
         constraint: 'coupons_usage_within_limit',
       });
       await expect(harness.service.redeem(INPUT)).rejects.toMatchObject({

@@ -1,14 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Body, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AdminOnly, ApiKeyAuth } from '../auth';
+import { AdminOnly, ApiController } from '../auth';
 import { API_KEY_HEADER } from '../auth/api-key-verifier';
+import { ApiCreated } from '../common/http/api-answer.decorator';
 import { ApiProblems } from '../common/http/api-problems.decorator';
 import { REDEEM_REFUSALS } from '../coupons/coupons.errors';
 import { CouponsService } from '../coupons/coupons.service';
@@ -21,9 +16,7 @@ const TEACHING =
   'TEACHING AID for the /demo page: mounted only with the naive routes (NAIVE_ROUTES_ENABLED=true, ' +
   'never in production).';
 
-@ApiTags('demo (teaching aid)')
-@ApiKeyAuth()
-@Controller('v1/demo')
+@ApiController('demo (teaching aid)', 'v1/demo')
 export class DemoController {
   constructor(
     private readonly storms: DemoStormsService,
@@ -83,11 +76,10 @@ export class DemoController {
   }
 
   @Post('coupons/:code/redeem')
-  @ApiOperation({
+  @ApiCreated(RedemptionView, {
     summary: 'Redeem a coupon with a chosen strategy (locked, atomic, pessimistic or optimistic)',
     description: `${TEACHING} The same CouponsService.redeem as POST /v1/coupons/{code}/redeem, with the strategy of the query instead of COUPON_REDEEM_STRATEGY.`,
   })
-  @ApiCreatedResponse({ type: RedemptionView })
   @ApiProblems(REDEEM_REFUSALS, { locks: [[CouponsService, 'redeemLocked']] })
   async redeem(
     @Param() params: CouponCodeParams,

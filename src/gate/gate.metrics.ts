@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter, type Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '../metrics/metrics.registry';
+import type { Counter, Registry } from 'prom-client';
+import { countersOf, METRICS_REGISTRY } from '../metrics/metrics.registry';
 
 /** Which gate: one per coupon (COUPON_EXHAUSTED), one per SKU (INSUFFICIENT_STOCK, stock 0). */
 export type GateResource = 'coupon' | 'sku';
@@ -19,33 +19,27 @@ export class GateMetrics {
   private readonly errors: Counter<'resource' | 'operation'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
-    this.refusals = new Counter({
-      name: 'couponlock_gate_refusals_total',
-      help: 'Refusals the sold-out gate answered without the lock and without PostgreSQL',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
-    this.closes = new Counter({
-      name: 'couponlock_gate_closes_total',
-      help: 'Sold-out gates closed by a database refusal (at a row version newer than any open)',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
-    this.opens = new Counter({
-      name: 'couponlock_gate_opens_total',
-      help: 'Sold-out gates opened by a committed change that made room (a newer row version)',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
-    this.errors = new Counter({
-      name: 'couponlock_gate_errors_total',
-      help: 'Sold-out gate Redis commands that failed (check: the request went to the database)',
-      labelNames: ['resource', 'operation'] as const,
-      registers: [registry],
-    });
+    const counter = countersOf(registry);
+    this.refusals = counter(
+      'couponlock_gate_refusals_total',
+      'Refusals the sold-out gate answered without the lock and without PostgreSQL',
+    );
+    this.closes = counter(
+      'couponlock_gate_closes_total',
+      'Sold-out gates closed by a database refusal (at a row version newer than any open)',
+    );
+    this.opens = counter(
+      'couponlock_gate_opens_total',
+      'Sold-out gates opened by a committed change that made room (a newer row version)',
+    );
+    this.errors = counter(
+      'couponlock_gate_errors_total',
+      'Sold-out gate Redis commands that failed (check: the request went to the database)',
+      ['resource', 'operation'],
+    );
     // Zero from the start, so a dashboard (and a test) tells "none yet" from "not served".
-    for (const counter of [this.refusals, this.closes, this.opens]) {
-      for (const resource of ['coupon', 'sku'] as const) counter.inc({ resource }, 0);
+    for (const series of [this.refusals, this.closes, this.opens]) {
+      for (const resource of ['coupon', 'sku'] as const) series.inc({ resource }, 0);
     }
   }
 

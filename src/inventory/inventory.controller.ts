@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, ApiKeyAuth } from '../auth';
+import { Body, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { AdminOnly, ApiController } from '../auth';
+import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
 import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import {
@@ -13,25 +13,21 @@ import {
 import { MovementPageView, ProductView, StockView } from './dto/inventory-views.dto';
 import { InventoryService } from './inventory.service';
 
-@ApiTags('inventory')
-@ApiKeyAuth()
-@Controller('v1/products')
+@ApiController('inventory', 'v1/products')
 export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @Post()
   @AdminOnly()
   @Idempotent(ProductView.of)
-  @ApiOperation({ summary: 'Create a product with its initial stock' })
-  @ApiCreatedResponse({ type: ProductView })
+  @ApiCreated(ProductView, { summary: 'Create a product with its initial stock' })
   @ApiProblems(['SKU_TAKEN', ...WRITE_FAULTS])
   async create(@Body() body: CreateProductDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.create(body));
   }
 
   @Get(':sku')
-  @ApiOperation({ summary: 'Get a product and its stock' })
-  @ApiOkResponse({ type: ProductView })
+  @ApiOk(ProductView, { summary: 'Get a product and its stock' })
   @ApiProblems(['PRODUCT_NOT_FOUND'])
   async get(@Param() params: SkuParams): Promise<ProductView> {
     return ProductView.of(await this.inventory.get(params.sku));
@@ -40,8 +36,7 @@ export class InventoryController {
   @Post(':sku/decrement')
   @HttpCode(200)
   @Idempotent(StockView.of)
-  @ApiOperation({ summary: 'Take stock; never below zero' })
-  @ApiOkResponse({ type: StockView })
+  @ApiOk(StockView, { summary: 'Take stock; never below zero' })
   @ApiProblems(['PRODUCT_NOT_FOUND', 'INSUFFICIENT_STOCK'], {
     locks: [[InventoryService, 'decrementLocked']],
   })
@@ -53,8 +48,7 @@ export class InventoryController {
   @HttpCode(200)
   @AdminOnly()
   @Idempotent(ProductView.of)
-  @ApiOperation({ summary: 'Add stock' })
-  @ApiOkResponse({ type: ProductView })
+  @ApiOk(ProductView, { summary: 'Add stock' })
   @ApiProblems(['PRODUCT_NOT_FOUND', 'STOCK_LIMIT_EXCEEDED'], {
     locks: [[InventoryService, 'restock']],
   })
@@ -64,8 +58,7 @@ export class InventoryController {
 
   @Get(':sku/movements')
   @AdminOnly()
-  @ApiOperation({ summary: 'Page through the inventory ledger of a product' })
-  @ApiOkResponse({ type: MovementPageView })
+  @ApiOk(MovementPageView, { summary: 'Page through the inventory ledger of a product' })
   @ApiProblems(['INVALID_CURSOR', 'PRODUCT_NOT_FOUND'])
   async movements(
     @Param() params: SkuParams,

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
-import { violatedConstraint } from '../database/postgres-errors';
 import { advancedFence, staleFence } from '../database/fence-sql';
 import { TransactionRunner } from '../database/transaction-runner';
+import {
+  applied,
+  type ConditionFailed,
+  type NotFound,
+  type StaleFence,
+  unlessConstraint,
+  type WriteOutcome,
+} from '../database/write-outcome';
 import type { MovementReason } from './entities/inventory-movement.entity';
 import { ProductEntity } from './entities/product.entity';
 
@@ -33,12 +40,22 @@ export interface StockState {
   version: string;
 }
 
-export type DecidedDecrementOutcome =
-  | { kind: 'applied'; stock: number }
-  /** The product row's version moved since it was read: nothing was written. */
-  | { kind: 'conflict' }
-  /** A constraint refused the write (the backstop): nothing was written. */
-  | { kind: 'constraint'; constraint: string };
+/**
+ * A decrement the application decided: `stock` after it, or VERSION_MOVED (the product row's
+ * version moved since it was read), or a constraint refused it (the backstop).
+ */
+export type DecidedDecrementOutcome = WriteOutcome<
+  { stock: number },
+  { refusal: 'VERSION_MOVED' },
+  'applied' | 'condition_failed' | 'constraint_violated'
+>;
+
+/** A product insert: refused when the SKU is taken. */
+export type InsertProductOutcome = WriteOutcome<
+  ProductEntity,
+  { refusal: 'SKU_TAKEN' },
+  'applied' | 'condition_failed'
+>;
 
 export interface PricedStockLine {
   productId: string;
@@ -78,14 +95,21 @@ export interface StockLine {
   fromSnapshot: boolean;
 }
 
-export type DecrementOutcome =
-  | { kind: 'applied'; lines: Array<PricedStockLine & { stock: number }> }
-  | { kind: 'refused'; lines: StockLine[] }
-  /** A constraint refused the change the statement had admitted (the backstop). */
-  | { kind: 'constraint'; constraint: string };
+/**
+ * A multi-line stock change, all lines or none. `not_found` and `stale_fence` name the first
+ * line (as listed) that stopped it; `condition_failed` carries every line as the statement saw
+ * it, some short of stock (INSUFFICIENT_STOCK) or over the limit (STOCK_LIMIT_EXCEEDED).
+ */
+type StockChangeOutcome<Row> = WriteOutcome<Row, { lines: StockLine[] }>;
 
-export type RestockOutcome =
-  { kind: 'restocked'; products: ProductEntity[] } | { kind: 'refused'; lines: StockLine[] };
+/** A decrement or a hold's reservation: each line with its price and the stock left. */
+export type DecrementOutcome = StockChangeOutcome<Array<PricedStockLine & { stock: number }>>;
+
+/** A restock: the products as they are now. A restock breaks no constraint the statement admitted. */
+export type RestockOutcome = Exclude<
+  StockChangeOutcome<ProductEntity[]>,
+  { kind: 'constraint_violated' }
+>;
 
 interface StockRow {
   sku: string;
@@ -110,9 +134,10 @@ interface StockRow {
 const PRODUCT_COLUMNS =
   'id, sku, name, price_amount, initial_stock, stock, reserved, last_fence, version, created_at, updated_at';
 
-function toProduct(
-  row: Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>,
-): ProductEntity {
+/** A products row as PRODUCT_COLUMNS (or a stock change's answer) gives it. */
+type ProductRow = Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>;
+
+function toProduct(row: ProductRow): ProductEntity {
   return Object.assign(new ProductEntity(), {
     id: row.id,
     sku: row.sku,
@@ -328,34 +353,40 @@ export interface SkuVersion {
   version: string;
 }
 
-/** `versions`: the products whose reserved (or stock) changed, at their new versions. */
-export type HoldLinesOutcome =
-  { kind: 'done'; lines: number; versions: SkuVersion[] } | { kind: 'stale' };
+/**
+ * `lines`: how many hold lines it gave back or confirmed; `versions`: the products whose
+ * reserved (or stock) changed, at their new versions.
+ */
+export type HoldLinesOutcome = WriteOutcome<
+  { lines: number; versions: SkuVersion[] },
+  never,
+  'applied' | 'stale_fence'
+>;
 
 @Injectable()
 export class InventoryRepository {
   constructor(private readonly db: TransactionRunner) {}
 
-  private get products() {
-    return this.db.manager.getRepository(ProductEntity);
+  async findBySku(sku: string): Promise<ProductEntity | undefined> {
+    const [row] = await this.db.query<ProductRow>(
+      `SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = $1`,
+      [sku],
+    );
+    return row ? toProduct(row) : undefined;
   }
 
-  findBySku(sku: string): Promise<ProductEntity | null> {
-    return this.products.findOneBy({ sku });
-  }
-
-  /** Inserts, or returns undefined when the SKU is taken. */
-  async insert(product: NewProduct): Promise<ProductEntity | undefined> {
-    const rows = await this.db.query<
-      Omit<StockRow, 'quantity' | 'refusal' | 'changed' | 'available'>
-    >(
+  /** Inserts, unless the SKU is taken. */
+  async insert(product: NewProduct): Promise<InsertProductOutcome> {
+    const rows = await this.db.query<ProductRow>(
       `INSERT INTO products (sku, name, price_amount, initial_stock, stock)
        VALUES ($1, $2, $3, $4, $4)
        ON CONFLICT (sku) DO NOTHING
        RETURNING ${PRODUCT_COLUMNS}`,
       [product.sku, product.name, product.priceAmount, product.stock],
     );
-    return rows[0] ? toProduct(rows[0]) : undefined;
+    return rows[0]
+      ? applied(toProduct(rows[0]))
+      : { kind: 'condition_failed', refusal: 'SKU_TAKEN' };
   }
 
   /**
@@ -384,25 +415,26 @@ export class InventoryRepository {
     reference: string | null,
   ): Promise<DecrementOutcome> {
     const [stockSign, reservedSign] = reason === 'hold_reserved' ? [0, 1] : [-1, 0];
-    let rows: StockRow[];
-    try {
-      rows = await this.change(DECREMENT_SQL, changes, reason, reference, stockSign, reservedSign);
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
-    if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
-    return {
-      kind: 'applied',
-      lines: rows.map((row) => ({
-        productId: row.id ?? '',
-        sku: row.sku,
-        priceAmount: Number(row.price_amount),
-        quantity: row.quantity,
-        stock: row.stock ?? 0,
-      })),
-    };
+    return unlessConstraint(async () => {
+      const rows = await this.change(
+        DECREMENT_SQL,
+        changes,
+        reason,
+        reference,
+        stockSign,
+        reservedSign,
+      );
+      if (rows.some((row) => !row.changed)) return stockRefusal(rows.map(toLine));
+      return applied(
+        rows.map((row) => ({
+          productId: row.id ?? '',
+          sku: row.sku,
+          priceAmount: Number(row.price_amount),
+          quantity: row.quantity,
+          stock: row.stock ?? 0,
+        })),
+      );
+    });
   }
 
   /** Returns stock (restock, or an order's lines on cancellation); all lines or none. */
@@ -412,8 +444,8 @@ export class InventoryRepository {
     reference: string | null,
   ): Promise<RestockOutcome> {
     const rows = await this.change(RESTOCK_SQL, changes, reason, reference, 1, 0, MAX_STOCK);
-    if (rows.some((row) => !row.changed)) return { kind: 'refused', lines: rows.map(toLine) };
-    return { kind: 'restocked', products: rows.map(toProduct) };
+    if (rows.some((row) => !row.changed)) return stockRefusal(rows.map(toLine));
+    return applied(rows.map(toProduct));
   }
 
   private change(
@@ -465,19 +497,17 @@ export class InventoryRepository {
     expectedVersion: string | null;
     reference: string | null;
   }): Promise<DecidedDecrementOutcome> {
-    try {
+    return unlessConstraint(async () => {
       const [row] = await this.db.query<{ stock: number }>(DECIDED_DECREMENT_SQL, [
         command.productId,
         command.quantity,
         command.expectedVersion,
         command.reference,
       ]);
-      return row ? { kind: 'applied', stock: row.stock } : { kind: 'conflict' };
-    } catch (error) {
-      const constraint = violatedConstraint(error);
-      if (constraint) return { kind: 'constraint', constraint };
-      throw error;
-    }
+      return row
+        ? applied({ stock: row.stock })
+        : { kind: 'condition_failed', refusal: 'VERSION_MOVED' };
+    });
   }
 
   /** See holdLinesSql: gives back the unreleased lines of these holds. */
@@ -505,8 +535,8 @@ export class InventoryRepository {
       [skus.map((line) => line.sku), skus.map((line) => line.fence), ...extra],
     );
     const [row] = rows;
-    if (!row || row.stale) return { kind: 'stale' };
-    return { kind: 'done', lines: row.lines, versions: row.versions };
+    if (!row || row.stale) return { kind: 'stale_fence' };
+    return applied({ lines: row.lines, versions: row.versions });
   }
 
   /** The ledger in write order; `after` is the last id of the previous page. */
@@ -530,6 +560,22 @@ export class InventoryRepository {
       createdAt: created_at,
     }));
   }
+}
+
+/**
+ * Why a stock change the statement refused changed nothing, from its lines: an unknown SKU
+ * first, then a stale fence (the writer must not judge stock it no longer owns), each the
+ * first such line as listed; otherwise the lines' stock (INSUFFICIENT_STOCK,
+ * STOCK_LIMIT_EXCEEDED) refused it.
+ */
+export function stockRefusal(
+  lines: StockLine[],
+): NotFound | StaleFence | ConditionFailed<{ lines: StockLine[] }> {
+  const missing = lines.find((line) => line.refusal === 'PRODUCT_NOT_FOUND');
+  if (missing) return { kind: 'not_found', key: missing.sku };
+  const stale = lines.find((line) => line.refusal === 'STALE_FENCE');
+  if (stale) return { kind: 'stale_fence', key: stale.sku };
+  return { kind: 'condition_failed', lines };
 }
 
 function toLine(row: StockRow): StockLine {

@@ -24,6 +24,7 @@ import {
   type MovementRecord,
   type StockLine,
   type StockRefusal,
+  stockRefusal,
 } from './inventory.repository';
 import { InventoryService } from './inventory.service';
 
@@ -82,7 +83,9 @@ describe(InventoryService.name, () => {
 
   describe('create and get', () => {
     it('a taken SKU is SKU_TAKEN', async () => {
-      inventory.insert.mockResolvedValueOnce(product()).mockResolvedValueOnce(undefined);
+      inventory.insert
+        .mockResolvedValueOnce({ kind: 'applied', row: product() })
+        .mockResolvedValueOnce({ kind: 'condition_failed', refusal: 'SKU_TAKEN' });
       const input = { sku: 'MUG', name: 'Mug', priceAmount: 1500, stock: 10 };
       await expect(sut.create(input)).resolves.toEqual(product());
       expectSameError(await rejectionOf(sut.create(input)), new SkuTakenError('MUG'));
@@ -90,7 +93,7 @@ describe(InventoryService.name, () => {
     });
 
     it('an unknown SKU is PRODUCT_NOT_FOUND', async () => {
-      inventory.findBySku.mockResolvedValue(null);
+      inventory.findBySku.mockResolvedValue(undefined);
       expectSameError(await rejectionOf(sut.get('NOPE')), new ProductNotFoundError('NOPE'));
     });
   });
@@ -99,7 +102,7 @@ describe(InventoryService.name, () => {
     it('decrements under the SKU lock, with its fence, and answers the stock after', async () => {
       inventory.decrement.mockImplementation(() => {
         expect(currentLock()?.keys).toEqual(['sku:MUG']);
-        return Promise.resolve({ kind: 'applied', lines: [taken('MUG', 2, 8)] });
+        return Promise.resolve({ kind: 'applied', row: [taken('MUG', 2, 8)] });
       });
       await expect(sut.decrement('MUG', 2, 'ref-1')).resolves.toEqual({ sku: 'MUG', stock: 8 });
       expect(inventory.decrement.mock.calls).toEqual([
@@ -108,7 +111,7 @@ describe(InventoryService.name, () => {
     });
 
     it('a decrement without a reference records null', async () => {
-      inventory.decrement.mockResolvedValue({ kind: 'applied', lines: [taken('MUG', 1, 9)] });
+      inventory.decrement.mockResolvedValue({ kind: 'applied', row: [taken('MUG', 1, 9)] });
       await sut.decrement('MUG', 1);
       expect(inventory.decrement.mock.calls[0]?.[2]).toBeNull();
     });
@@ -133,8 +136,12 @@ describe(InventoryService.name, () => {
       ],
     ])('%s', async (_, lines, expected) => {
       // A shortage first asks for expired holds' stock: none here.
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
-      inventory.decrement.mockResolvedValue({ kind: 'refused', lines });
+      inventory.reclaimExpiredLines.mockResolvedValue({
+        kind: 'applied',
+        row: { lines: 0, versions: [] },
+      });
+      // The repository's verdict from the statement's lines (see stockRefusal).
+      inventory.decrement.mockResolvedValue(stockRefusal(lines));
       const skus = lines.map((refused) => refused.sku);
       const error = await rejectionOf(
         holding(skus, () =>
@@ -150,7 +157,7 @@ describe(InventoryService.name, () => {
 
     it('restocking above the limit is STOCK_LIMIT_EXCEEDED', async () => {
       inventory.restock.mockResolvedValue({
-        kind: 'refused',
+        kind: 'condition_failed',
         lines: [line('MUG', 'STOCK_LIMIT_EXCEEDED')],
       });
       expectSameError(
@@ -163,7 +170,7 @@ describe(InventoryService.name, () => {
     });
 
     it('a refusal without a reason is a bug, not a domain error', async () => {
-      inventory.restock.mockResolvedValue({ kind: 'refused', lines: [line('MUG', null)] });
+      inventory.restock.mockResolvedValue({ kind: 'condition_failed', lines: [line('MUG', null)] });
       const error = await rejectionOf(sut.restock('MUG', 4));
       expect(error).toEqual(new Error('stock change of MUG was refused'));
       expect(error).not.toHaveProperty('code');
@@ -179,11 +186,14 @@ describe(InventoryService.name, () => {
     it('on the short SKUs only, then asks once more', async () => {
       inventory.decrement
         .mockResolvedValueOnce({
-          kind: 'refused',
+          kind: 'condition_failed',
           lines: [line('A', null, 1), line('B', 'INSUFFICIENT_STOCK')],
         })
-        .mockResolvedValueOnce({ kind: 'applied', lines: [taken('A', 1, 4), taken('B', 4, 0)] });
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 1, versions: [] });
+        .mockResolvedValueOnce({ kind: 'applied', row: [taken('A', 1, 4), taken('B', 4, 0)] });
+      inventory.reclaimExpiredLines.mockResolvedValue({
+        kind: 'applied',
+        row: { lines: 1, versions: [] },
+      });
       await expect(
         holding(['A', 'B'], () => sut.decrementForOrder('order-1', lines)),
       ).resolves.toEqual([taken('A', 1, 4), taken('B', 4, 0)]);
@@ -200,10 +210,13 @@ describe(InventoryService.name, () => {
 
     it('when nothing was reclaimed, the first refusal stands', async () => {
       inventory.decrement.mockResolvedValue({
-        kind: 'refused',
+        kind: 'condition_failed',
         lines: [line('B', 'INSUFFICIENT_STOCK')],
       });
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'done', lines: 0, versions: [] });
+      inventory.reclaimExpiredLines.mockResolvedValue({
+        kind: 'applied',
+        row: { lines: 0, versions: [] },
+      });
       expectSameError(
         await rejectionOf(holding(['B'], () => sut.decrementForOrder('order-1', [lines[1]]))),
         new InsufficientStockError('B', 3, 4),
@@ -213,10 +226,10 @@ describe(InventoryService.name, () => {
 
     it('a stale fence while reclaiming is STALE_FENCE', async () => {
       inventory.reserve.mockResolvedValue({
-        kind: 'refused',
+        kind: 'condition_failed',
         lines: [line('B', 'INSUFFICIENT_STOCK')],
       });
-      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'stale' });
+      inventory.reclaimExpiredLines.mockResolvedValue({ kind: 'stale_fence' });
       expectSameError(
         await rejectionOf(holding(['B'], () => sut.reserveForHold('hold-1', [lines[1]]))),
         new StaleFenceError('sku:B'),
@@ -227,10 +240,9 @@ describe(InventoryService.name, () => {
     });
 
     it('not when a line is also stale: the writer must not judge stock it no longer owns', async () => {
-      inventory.decrement.mockResolvedValue({
-        kind: 'refused',
-        lines: [line('A', 'STALE_FENCE', 1), line('B', 'INSUFFICIENT_STOCK')],
-      });
+      inventory.decrement.mockResolvedValue(
+        stockRefusal([line('A', 'STALE_FENCE', 1), line('B', 'INSUFFICIENT_STOCK')]),
+      );
       expectSameError(
         await rejectionOf(holding(['A', 'B'], () => sut.decrementForOrder('order-1', lines))),
         new StaleFenceError('sku:A'),
@@ -256,7 +268,7 @@ describe(InventoryService.name, () => {
     });
 
     it('restockForOrder gives every line back with its own fence', async () => {
-      inventory.restock.mockResolvedValue({ kind: 'restocked', products: [] });
+      inventory.restock.mockResolvedValue({ kind: 'applied', row: [] });
       await locks.withLock('sku:A', () => Promise.resolve()); // sku:A's next fence is 2
       await holding(['A', 'B'], () =>
         sut.restockForOrder('order-1', [
@@ -279,8 +291,8 @@ describe(InventoryService.name, () => {
     it('releaseHoldLines: nothing without holds; STALE_FENCE names the first SKU', async () => {
       await expect(sut.releaseHoldLines([], ['A'])).resolves.toBe(0);
       inventory.releaseHoldLines
-        .mockResolvedValueOnce({ kind: 'done', lines: 2, versions: [] })
-        .mockResolvedValueOnce({ kind: 'stale' });
+        .mockResolvedValueOnce({ kind: 'applied', row: { lines: 2, versions: [] } })
+        .mockResolvedValueOnce({ kind: 'stale_fence' });
       const release = () => holding(['A', 'B'], () => sut.releaseHoldLines(['hold-1'], ['A', 'B']));
       await expect(release()).resolves.toBe(2);
       expectSameError(await rejectionOf(release()), new StaleFenceError('sku:A'));
@@ -295,9 +307,9 @@ describe(InventoryService.name, () => {
 
     it('confirmHoldLines is false when a line was given back meanwhile (the hold expired)', async () => {
       inventory.confirmHoldLines
-        .mockResolvedValueOnce({ kind: 'done', lines: 2, versions: [] })
-        .mockResolvedValueOnce({ kind: 'done', lines: 1, versions: [] })
-        .mockResolvedValueOnce({ kind: 'stale' });
+        .mockResolvedValueOnce({ kind: 'applied', row: { lines: 2, versions: [] } })
+        .mockResolvedValueOnce({ kind: 'applied', row: { lines: 1, versions: [] } })
+        .mockResolvedValueOnce({ kind: 'stale_fence' });
       const confirm = () =>
         holding(['A', 'B'], () => sut.confirmHoldLines('hold-1', ['A', 'B'], 2));
       await expect(confirm()).resolves.toBe(true);
@@ -359,7 +371,7 @@ describe(InventoryService.name, () => {
     );
 
     it('an unknown SKU is PRODUCT_NOT_FOUND, whatever the cursor', async () => {
-      inventory.findBySku.mockResolvedValue(null);
+      inventory.findBySku.mockResolvedValue(undefined);
       expectSameError(
         await rejectionOf(sut.movements('NOPE', { cursor: 'abc' })),
         new ProductNotFoundError('NOPE'),

@@ -31,6 +31,7 @@ import {
   type StockState,
   type PricedStockLine,
   type DecrementOutcome,
+  type RestockOutcome,
 } from './inventory.repository';
 import { pageOf } from '../common/pagination/cursor';
 
@@ -81,9 +82,9 @@ export class InventoryService {
 
   create(product: NewProduct): Promise<ProductEntity> {
     return this.db.change(async () => {
-      const created = await this.inventory.insert(product);
-      if (!created) throw new SkuTakenError(product.sku);
-      return created;
+      const outcome = await this.inventory.insert(product);
+      if (outcome.kind === 'condition_failed') throw new SkuTakenError(product.sku);
+      return outcome.row;
     });
   }
 
@@ -147,7 +148,7 @@ export class InventoryService {
       const outcome = await this.withReclaim([change], () =>
         this.inventory.decrement([change], 'decrement', reference),
       );
-      if (outcome.kind === 'refused') await this.closeGate(outcome.lines);
+      if (outcome.kind === 'condition_failed') await this.closeGate(outcome.lines);
       const [taken] = this.appliedOrThrow(outcome, strategy, [change]);
       return { sku: change.sku, stock: taken?.stock ?? 0 };
     });
@@ -199,7 +200,7 @@ export class InventoryService {
     if (!state) throw new ProductNotFoundError(sku);
     if (state.stock - state.reserved < quantity) {
       const reclaimed = await this.inventory.reclaimExpiredLines([{ sku, fence: null }]);
-      if (reclaimed.kind === 'done' && reclaimed.lines > 0) state = (await read()) ?? state;
+      if (reclaimed.kind === 'applied' && reclaimed.row.lines > 0) state = (await read()) ?? state;
     }
     const available = state.stock - state.reserved;
     if (available < quantity) throw new InsufficientStockError(sku, available, quantity);
@@ -221,10 +222,10 @@ export class InventoryService {
     });
     switch (outcome.kind) {
       case 'applied':
-        return { sku: state.sku, stock: outcome.stock };
-      case 'conflict':
+        return { sku: state.sku, stock: outcome.row.stock };
+      case 'condition_failed':
         throw new VersionConflict();
-      case 'constraint':
+      case 'constraint_violated':
         throw this.backstopFired(strategy, outcome.constraint, state.sku, quantity);
     }
   }
@@ -254,10 +255,12 @@ export class InventoryService {
   ): Array<PricedStockLine & { stock: number }> {
     switch (outcome.kind) {
       case 'applied':
-        return outcome.lines;
-      case 'refused':
-        throw this.refusal(outcome.lines);
-      case 'constraint': {
+        return outcome.row;
+      case 'not_found':
+      case 'stale_fence':
+      case 'condition_failed':
+        throw this.refusal(outcome);
+      case 'constraint_violated': {
         const first = changes[0];
         const error = this.backstopFired(
           strategy,
@@ -279,10 +282,10 @@ export class InventoryService {
     const change = this.change(sku, quantity);
     return this.db.change(async () => {
       const outcome = await this.inventory.restock([change], 'restock', null);
-      if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
-      const [product] = outcome.products;
+      if (outcome.kind !== 'applied') throw this.refusal(outcome);
+      const [product] = outcome.row;
       if (!product) throw new Error(`restock of ${sku} returned no product`);
-      await this.openGates(outcome.products);
+      await this.openGates(outcome.row);
       return product;
     });
   }
@@ -320,9 +323,9 @@ export class InventoryService {
   async releaseHoldLines(holdIds: readonly string[], skus: readonly string[]): Promise<number> {
     if (holdIds.length === 0) return 0;
     const outcome = await this.inventory.releaseHoldLines(holdIds, this.fences(skus));
-    if (outcome.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
-    await this.openGates(outcome.versions);
-    return outcome.lines;
+    if (outcome.kind === 'stale_fence') throw this.staleOf(skus);
+    await this.openGates(outcome.row.versions);
+    return outcome.row.lines;
   }
 
   /**
@@ -336,8 +339,8 @@ export class InventoryService {
     expectedLines: number,
   ): Promise<boolean> {
     const outcome = await this.inventory.confirmHoldLines([holdId], this.fences(skus));
-    if (outcome.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
-    return outcome.lines === expectedLines;
+    if (outcome.kind === 'stale_fence') throw this.staleOf(skus);
+    return outcome.row.lines === expectedLines;
   }
 
   /**
@@ -350,18 +353,24 @@ export class InventoryService {
     attempt: () => Promise<DecrementOutcome>,
   ): Promise<DecrementOutcome> {
     const outcome = await attempt();
-    if (outcome.kind !== 'refused') return outcome;
+    if (outcome.kind !== 'condition_failed') return outcome;
     const short = outcome.lines.filter((line) => line.refusal === 'INSUFFICIENT_STOCK');
-    if (short.length === 0 || outcome.lines.some((line) => line.refusal === 'STALE_FENCE')) {
-      return outcome;
-    }
+    if (short.length === 0) return outcome;
     const skus = short.map((line) => line.sku);
     const reclaimed = await this.inventory.reclaimExpiredLines(
       changes.filter((change) => skus.includes(change.sku)),
     );
-    if (reclaimed.kind === 'stale') throw this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
-    await this.openGates(reclaimed.versions);
-    return reclaimed.lines > 0 ? attempt() : outcome;
+    if (reclaimed.kind === 'stale_fence') throw this.staleOf(skus);
+    await this.openGates(reclaimed.row.versions);
+    return reclaimed.row.lines > 0 ? attempt() : outcome;
+  }
+
+  /**
+   * A hold-line statement does not say which fence was stale: the first SKU of the request
+   * stands for all.
+   */
+  private staleOf(skus: readonly string[]): Error {
+    return this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
   }
 
   private fences(skus: readonly string[]): SkuFence[] {
@@ -375,8 +384,8 @@ export class InventoryService {
       'order_cancelled',
       orderId,
     );
-    if (outcome.kind === 'refused') throw this.refusal(outcome.lines);
-    await this.openGates(outcome.products);
+    if (outcome.kind !== 'applied') throw this.refusal(outcome);
+    await this.openGates(outcome.row);
   }
 
   /**
@@ -430,17 +439,17 @@ export class InventoryService {
   }
 
   /**
-   * The error for a refused stock change, from the statement's own verdict: an unknown SKU
-   * first, then a stale fence (the writer must not judge stock it no longer owns), then the
-   * first line short of stock or over the limit.
+   * The error for a refused stock change, from the statement's own verdict (the repository
+   * names an unknown SKU first, then a stale fence), else the first line short of stock or
+   * over the limit.
    */
-  private refusal(lines: readonly StockLine[]): Error {
+  private refusal(outcome: Exclude<RestockOutcome, { kind: 'applied' }>): Error {
+    if (outcome.kind === 'not_found') return new ProductNotFoundError(outcome.key ?? '');
+    if (outcome.kind === 'stale_fence')
+      return this.fencing.staleFence(skuLockKey(outcome.key ?? ''));
+    const { lines } = outcome;
     const first = (reason: StockRefusal): StockLine | undefined =>
       lines.find((line) => line.refusal === reason);
-    const missing = first('PRODUCT_NOT_FOUND');
-    if (missing) return new ProductNotFoundError(missing.sku);
-    const stale = first('STALE_FENCE');
-    if (stale) return this.fencing.staleFence(skuLockKey(stale.sku));
     const short = first('INSUFFICIENT_STOCK');
     if (short) return new InsufficientStockError(short.sku, short.available, short.quantity);
     const full = first('STOCK_LIMIT_EXCEEDED');

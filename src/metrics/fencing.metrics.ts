@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { StaleFenceError } from '../common/errors/stale-fence';
-import { METRICS_REGISTRY } from './metrics.registry';
+import { countersOf, METRICS_REGISTRY } from './metrics.registry';
 
 /**
  * Counts the central safety event of fencing: PostgreSQL refusing a write because its fence
@@ -14,12 +14,11 @@ export class FencingMetrics {
   private readonly refusals: Counter<'resource'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
-    this.refusals = new Counter({
-      name: 'couponlock_stale_fence_refusals_total',
-      help: 'Writes PostgreSQL refused because their fencing token was older than the last accepted one',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
+    const counter = countersOf(registry);
+    this.refusals = counter(
+      'couponlock_stale_fence_refusals_total',
+      'Writes PostgreSQL refused because their fencing token was older than the last accepted one',
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * One registry per app instance (not prom-client's global one) so that several apps in one
@@ -10,6 +10,23 @@ export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * Makes the counters of one registry. Most of the service's counters count per resource
+ * (`coupon`, `sku`), the default; others name their labels.
+ */
+export function countersOf(registry: Registry) {
+  function counter(name: string, help: string): Counter<'resource'>;
+  function counter<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+  ): Counter<L>;
+  function counter(name: string, help: string, labelNames: readonly string[] = ['resource']) {
+    return new Counter({ name, help, labelNames, registers: [registry] });
+  }
+  return counter;
 }
 
 export function createHttpDurationHistogram(

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { WRITE_STRATEGIES, type WriteStrategy } from '../config/environment';
-import { METRICS_REGISTRY } from './metrics.registry';
+import { countersOf, METRICS_REGISTRY } from './metrics.registry';
 
 /** What a strategy guards: a coupon's counters, or a SKU's stock. */
 export type GuardedResource = 'coupon' | 'sku';
@@ -36,30 +36,24 @@ export class StrategyMetrics {
   private readonly lockTimeouts: Counter<'resource'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
-    this.backstops = new Counter({
-      name: 'couponlock_invariant_backstop_total',
-      help: 'Writes a PostgreSQL constraint refused although the strategy had decided to make them (0 for a correct strategy)',
-      labelNames: ['strategy', 'invariant'] as const,
-      registers: [registry],
-    });
-    this.retries = new Counter({
-      name: 'couponlock_optimistic_retries_total',
-      help: 'Optimistic writes retried because the row version changed since the read',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
-    this.exhausted = new Counter({
-      name: 'couponlock_optimistic_exhausted_total',
-      help: 'Optimistic writes that ran out of attempts (answered 503 CONTENTION)',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
-    this.lockTimeouts = new Counter({
-      name: 'couponlock_row_lock_timeouts_total',
-      help: 'Pessimistic writes that gave up waiting for the row lock (answered 503 LOCK_TIMEOUT)',
-      labelNames: ['resource'] as const,
-      registers: [registry],
-    });
+    const counter = countersOf(registry);
+    this.backstops = counter(
+      'couponlock_invariant_backstop_total',
+      'Writes a PostgreSQL constraint refused although the strategy had decided to make them (0 for a correct strategy)',
+      ['strategy', 'invariant'],
+    );
+    this.retries = counter(
+      'couponlock_optimistic_retries_total',
+      'Optimistic writes retried because the row version changed since the read',
+    );
+    this.exhausted = counter(
+      'couponlock_optimistic_exhausted_total',
+      'Optimistic writes that ran out of attempts (answered 503 CONTENTION)',
+    );
+    this.lockTimeouts = counter(
+      'couponlock_row_lock_timeouts_total',
+      'Pessimistic writes that gave up waiting for the row lock (answered 503 LOCK_TIMEOUT)',
+    );
     for (const resource of ['coupon', 'sku'] as const) {
       this.retries.inc({ resource }, 0);
       this.exhausted.inc({ resource }, 0);

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminOnly, ApiKeyAuth } from '../auth';
+import { Body, Get, Param, Post } from '@nestjs/common';
+import { AdminOnly, ApiController } from '../auth';
+import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
 import { ApiProblems } from '../common/http/api-problems.decorator';
 import { CouponCodeParams, RedeemCouponDto } from '../coupons/dto/coupon-requests.dto';
 import { CreateNaiveCouponDto, NaiveCouponView, NaiveRedemptionView } from './dto/naive.dto';
@@ -11,35 +11,33 @@ const UNSAFE =
   'write, on its own tables. Mounted only when NAIVE_ROUTES_ENABLED=true and never in ' +
   'production. Used to show that the load proofs catch over-redemption.';
 
-@ApiTags('naive (teaching aid, unsafe)')
-@ApiKeyAuth()
-@Controller('v1/naive/coupons')
+@ApiController('naive (teaching aid, unsafe)', 'v1/naive/coupons')
 export class NaiveController {
   constructor(private readonly naive: NaiveService) {}
 
   @Post()
   @AdminOnly()
-  @ApiOperation({ summary: 'Create a naive coupon', description: UNSAFE })
-  @ApiCreatedResponse({ type: NaiveCouponView })
+  @ApiCreated(NaiveCouponView, { summary: 'Create a naive coupon', description: UNSAFE })
   @ApiProblems(['COUPON_CODE_TAKEN'])
   async create(@Body() body: CreateNaiveCouponDto): Promise<NaiveCouponView> {
     return view(await this.naive.create(body.code, body.maxRedemptions));
   }
 
   @Get(':code')
-  @ApiOperation({
+  @ApiOk(NaiveCouponView, {
     summary: 'Get a naive coupon with its counter and ledger size',
     description: UNSAFE,
   })
-  @ApiOkResponse({ type: NaiveCouponView })
   @ApiProblems(['COUPON_NOT_FOUND'])
   async get(@Param() params: CouponCodeParams): Promise<NaiveCouponView> {
     return view(await this.naive.get(params.code));
   }
 
   @Post(':code/redeem')
-  @ApiOperation({ summary: 'Redeem a naive coupon (over-redeems under load)', description: UNSAFE })
-  @ApiCreatedResponse({ type: NaiveRedemptionView })
+  @ApiCreated(NaiveRedemptionView, {
+    summary: 'Redeem a naive coupon (over-redeems under load)',
+    description: UNSAFE,
+  })
   @ApiProblems(['COUPON_NOT_FOUND', 'COUPON_EXHAUSTED'])
   redeem(
     @Param() params: CouponCodeParams,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
+import { applied, type WriteOutcome } from '../database/write-outcome';
 
 export interface NaiveCouponRow {
   id: string;
@@ -34,15 +35,22 @@ const toCoupon = (row: CouponRow): NaiveCouponRow => ({
 export class NaiveRepository {
   constructor(private readonly db: TransactionRunner) {}
 
-  /** Inserts, or returns undefined when the code is taken. */
-  async insert(code: string, maxRedemptions: number): Promise<NaiveCouponRow | undefined> {
+  /** Inserts, unless the code is taken. */
+  async insert(
+    code: string,
+    maxRedemptions: number,
+  ): Promise<
+    WriteOutcome<NaiveCouponRow, { refusal: 'CODE_TAKEN' }, 'applied' | 'condition_failed'>
+  > {
     const rows = await this.db.query<CouponRow>(
       `INSERT INTO naive_coupons (code, max_redemptions) VALUES ($1, $2)
        ON CONFLICT (code) DO NOTHING
        RETURNING id, code, max_redemptions, redeemed_count`,
       [code, maxRedemptions],
     );
-    return rows[0] ? toCoupon(rows[0]) : undefined;
+    return rows[0]
+      ? applied(toCoupon(rows[0]))
+      : { kind: 'condition_failed', refusal: 'CODE_TAKEN' };
   }
 
   /** A plain read: no FOR UPDATE, so nothing stops others from changing the row right after. */

@@ -34,9 +34,9 @@ export class NaiveService {
 
   async create(code: string, maxRedemptions: number): Promise<NaiveCouponUsage> {
     const canonical = canonicalCode(code);
-    const coupon = await this.naive.insert(canonical, maxRedemptions);
-    if (!coupon) throw new CouponCodeTakenError(canonical);
-    return { ...coupon, ledgerCount: 0 };
+    const outcome = await this.naive.insert(canonical, maxRedemptions);
+    if (outcome.kind === 'condition_failed') throw new CouponCodeTakenError(canonical);
+    return { ...outcome.row, ledgerCount: 0 };
   }
 
   async get(code: string): Promise<NaiveCouponUsage> {

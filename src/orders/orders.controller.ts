@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiKeyAuth } from '../auth';
+import { Body, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiController } from '../auth';
+import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
 import { ApiProblems } from '../common/http/api-problems.decorator';
 import { REDEEM_REFUSALS } from '../coupons/coupons.errors';
 import { Idempotent } from '../idempotency';
@@ -8,18 +8,15 @@ import { ListOrdersQuery, OrderIdParams, PlaceOrderDto } from './dto/order-reque
 import { OrderPageView, OrderView } from './dto/order-views.dto';
 import { OrdersService } from './orders.service';
 
-@ApiTags('orders')
-@ApiKeyAuth()
-@Controller('v1/orders')
+@ApiController('orders', 'v1/orders')
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Post()
   @Idempotent(OrderView.of)
-  @ApiOperation({
+  @ApiCreated(OrderView, {
     summary: 'Place an order: take stock for every line and redeem the coupon, all or nothing',
   })
-  @ApiCreatedResponse({ type: OrderView })
   @ApiProblems(['PRODUCT_NOT_FOUND', 'INSUFFICIENT_STOCK', ...REDEEM_REFUSALS], {
     locks: [[OrdersService, 'placeLocked']],
   })
@@ -28,13 +25,12 @@ export class OrdersController {
   }
 
   @Get()
-  @ApiOperation({
+  @ApiOk(OrderPageView, {
     summary: "Page through a customer's orders, newest first",
     description:
       'Placed and cancelled orders of `customerId`, newest first. Follow `nextCursor` until ' +
       'it is null.',
   })
-  @ApiOkResponse({ type: OrderPageView })
   @ApiProblems(['INVALID_CURSOR'])
   async list(@Query() query: ListOrdersQuery): Promise<OrderPageView> {
     const page = await this.orders.listOfCustomer(query.customerId, query);
@@ -42,8 +38,7 @@ export class OrdersController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get an order' })
-  @ApiOkResponse({ type: OrderView })
+  @ApiOk(OrderView, { summary: 'Get an order' })
   @ApiProblems(['ORDER_NOT_FOUND'])
   async get(@Param() params: OrderIdParams): Promise<OrderView> {
     return OrderView.of(await this.orders.get(params.id));
@@ -52,8 +47,9 @@ export class OrdersController {
   @Post(':id/cancel')
   @HttpCode(200)
   @Idempotent(OrderView.of)
-  @ApiOperation({ summary: 'Cancel an order: restock every line, release the coupon (idempotent)' })
-  @ApiOkResponse({ type: OrderView })
+  @ApiOk(OrderView, {
+    summary: 'Cancel an order: restock every line, release the coupon (idempotent)',
+  })
   @ApiProblems(['ORDER_NOT_FOUND'], { locks: [[OrdersService, 'cancelLocked']] })
   async cancel(@Param() params: OrderIdParams): Promise<OrderView> {
     return OrderView.of(await this.orders.cancel(params.id));

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TransactionRunner } from '../database/transaction-runner';
+import { applied, type WriteOutcome } from '../database/write-outcome';
 import type { OrderStatus } from './entities/order.entity';
 import { lineParameters, type PricedLine } from './entities/priced-basket.columns';
 import { pageOf } from '../common/pagination/cursor';
@@ -165,15 +166,20 @@ export class OrdersRepository {
 
   /**
    * The placed -> cancelled transition, exactly once: the conditional update locks the row,
-   * so of two concurrent cancellations only one sees 'placed'.
+   * so of two concurrent cancellations only one sees 'placed'. Returns when it was cancelled;
+   * NOT_PLACED when the order was no longer placed (orders are never deleted: the caller has
+   * read it).
    */
-  async markCancelled(id: string): Promise<Date | null> {
+  async markCancelled(
+    id: string,
+  ): Promise<WriteOutcome<Date, { refusal: 'NOT_PLACED' }, 'applied' | 'condition_failed'>> {
     const rows = await this.db.query<{ cancelled_at: Date }>(
       `UPDATE orders SET status = 'cancelled', cancelled_at = now()
         WHERE id = $1 AND status = 'placed'
        RETURNING cancelled_at`,
       [id],
     );
-    return rows[0]?.cancelled_at ?? null;
+    const [row] = rows;
+    return row ? applied(row.cancelled_at) : { kind: 'condition_failed', refusal: 'NOT_PLACED' };
   }
 }

@@ -252,7 +252,7 @@ describe(OrdersService.name, () => {
       orders.find.mockResolvedValueOnce(placedOrder());
       orders.markCancelled.mockImplementation(() => {
         observe('markCancelled');
-        return Promise.resolve(cancelledAt);
+        return Promise.resolve({ kind: 'applied', row: cancelledAt });
       });
       inventory.restockForOrder.mockImplementation(() => {
         observe('restockForOrder');
@@ -281,7 +281,7 @@ describe(OrdersService.name, () => {
     it('a cancellation that lost the race changes nothing and answers the order as it is now', async () => {
       const cancelled = placedOrder({ status: 'cancelled', cancelledAt: CREATED_AT });
       orders.find.mockResolvedValueOnce(placedOrder()).mockResolvedValueOnce(cancelled);
-      orders.markCancelled.mockResolvedValue(null);
+      orders.markCancelled.mockResolvedValue({ kind: 'condition_failed', refusal: 'NOT_PLACED' });
       await expect(sut.cancel('order-1')).resolves.toBe(cancelled);
       expect(inventory.restockForOrder).not.toHaveBeenCalled();
       expect(coupons.release).not.toHaveBeenCalled();
@@ -290,7 +290,7 @@ describe(OrdersService.name, () => {
     it('an order without a coupon releases nothing', async () => {
       const plain = placedOrder({ couponCode: null, redemptionId: null, discountAmount: 0 });
       orders.find.mockResolvedValue(plain);
-      orders.markCancelled.mockResolvedValue(CREATED_AT);
+      orders.markCancelled.mockResolvedValue({ kind: 'applied', row: CREATED_AT });
       inventory.restockForOrder.mockResolvedValue();
       await sut.cancel('order-1');
       expect(inventory.restockForOrder.mock.calls).toEqual([['order-1', plain.items]]);
@@ -300,7 +300,7 @@ describe(OrdersService.name, () => {
     it('a failed restock fails the cancellation in the same transaction: nothing is released', async () => {
       const refusal = new InsufficientStockError('A', 0, 2);
       orders.find.mockResolvedValue(placedOrder());
-      orders.markCancelled.mockResolvedValue(CREATED_AT);
+      orders.markCancelled.mockResolvedValue({ kind: 'applied', row: CREATED_AT });
       inventory.restockForOrder.mockRejectedValue(refusal);
       expect(await rejectionOf(sut.cancel('order-1'))).toBe(refusal);
       expect(tx.transactions).toBe(1);

@@ -64,6 +64,24 @@ export function linesAsListed<L extends { sku: string; priceAmount: number; quan
   };
 }
 
+/**
+ * The statements every basket (an order, a checkout hold) starts with, in this order: its stock
+ * lines moved (taken, or reserved), then the coupon used for their subtotal. Inside the
+ * caller's transaction and locks; a refusal of either rolls the basket back.
+ */
+export async function moveBasket<
+  L extends { sku: string; priceAmount: number; quantity: number },
+  U,
+>(
+  basket: { items: readonly OrderLine[]; couponCode?: string },
+  moveStock: (lines: readonly OrderLine[]) => Promise<L[]>,
+  useCoupon: (code: string, subtotal: number) => Promise<U>,
+): Promise<{ items: L[]; subtotal: number; couponUse: U | undefined }> {
+  const { items, subtotal } = linesAsListed(basket.items, await moveStock(basket.items));
+  const couponUse = basket.couponCode ? await useCoupon(basket.couponCode, subtotal) : undefined;
+  return { items, subtotal, couponUse };
+}
+
 @Injectable()
 export class OrdersService {
   constructor(
@@ -115,18 +133,13 @@ export class OrdersService {
   @Locked((_id: string, input: PlaceOrderInput) => orderLockKeys(input.couponCode, input.items))
   private placeLocked(id: string, input: PlaceOrderInput): Promise<OrderRecord> {
     return this.db.run(async () => {
-      const { items, subtotal } = linesAsListed(
-        input.items,
-        await this.inventory.decrementForOrder(id, input.items),
+      const basket = await moveBasket(
+        input,
+        (lines) => this.inventory.decrementForOrder(id, lines),
+        (code, orderAmount) =>
+          this.coupons.redeem({ code, customerId: input.customerId, orderId: id, orderAmount }),
       );
-      const redeemed = input.couponCode
-        ? await this.coupons.redeem({
-            code: input.couponCode,
-            customerId: input.customerId,
-            orderId: id,
-            orderAmount: subtotal,
-          })
-        : undefined;
+      const { items, subtotal, couponUse: redeemed } = basket;
       const discountAmount = redeemed?.redemption.discountAmount ?? 0;
       const createdAt = await this.orders.insert({
         id,
@@ -213,21 +226,22 @@ export class OrdersService {
   @Locked((order: OrderRecord) => orderLockKeys(order.couponCode, order.items))
   private cancelLocked(order: OrderRecord): Promise<OrderRecord> {
     return this.db.run(async () => {
-      const cancelledAt = await this.orders.markCancelled(order.id);
-      if (cancelledAt) {
+      const cancelled = await this.orders.markCancelled(order.id);
+      if (cancelled.kind === 'applied') {
         await this.inventory.restockForOrder(order.id, order.items);
         if (order.redemptionId) await this.coupons.release(order.redemptionId);
-        return { ...order, status: 'cancelled' as const, cancelledAt };
+        return { ...order, status: 'cancelled' as const, cancelledAt: cancelled.row };
       }
       // Another cancellation flipped it between our read and our lock: answer with its result.
-      const cancelled = await this.orders.find(order.id);
-      if (!cancelled) throw new OrderNotFoundError(order.id);
-      return cancelled;
+      const now = await this.orders.find(order.id);
+      if (!now) throw new OrderNotFoundError(order.id);
+      return now;
     });
   }
 }
 
-function assertOneLinePerSku(lines: readonly OrderLine[]): void {
+/** An order or a hold names each SKU once (one lock key, one statement line per SKU). */
+export function assertOneLinePerSku(lines: readonly OrderLine[]): void {
   const seen = new Set<string>();
   for (const [index, line] of lines.entries()) {
     if (seen.has(line.sku)) {

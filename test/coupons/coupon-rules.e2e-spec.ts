@@ -287,8 +287,8 @@ describe('coupon rules: the SQL, refusalError and remainingOf agree', () => {
       expect(preview).toMatchObject({ kind: 'valid', discountAmount: expected.discount });
       if (preview.kind === 'valid') expect(remainingOf(preview.coupon)).toBe(remaining);
       expect(redeemed).toMatchObject({
-        kind: 'redeemed',
-        record: {
+        kind: 'applied',
+        row: {
           couponCode: coupon.code,
           redemption: {
             couponId: coupon.id,
@@ -298,7 +298,10 @@ describe('coupon rules: the SQL, refusalError and remainingOf agree', () => {
           },
         },
       });
-      expect(held).toEqual({ kind: 'held', couponId: twin.id, discountAmount: expected.discount });
+      expect(held).toEqual({
+        kind: 'applied',
+        row: { couponId: twin.id, discountAmount: expected.discount },
+      });
       expect(await counts(coupon.id)).toEqual({
         redeemed: spec.redeemedCount + 1,
         held: spec.heldCount,
@@ -336,12 +339,16 @@ describe('coupon rules: the SQL, refusalError and remainingOf agree', () => {
           }
         : {};
     expect(redeemed).toEqual({
-      kind: 'refused',
+      kind: 'condition_failed',
       refusal: expected.refusal,
       coupon: facts(coupon),
       ...gate,
     });
-    expect(held).toEqual({ kind: 'refused', refusal: expected.refusal, coupon: facts(twin) });
+    expect(held).toEqual({
+      kind: 'condition_failed',
+      refusal: expected.refusal,
+      coupon: facts(twin),
+    });
     expectSameError(
       refusalError(expected.refusal, facts(coupon), { customerId: CUSTOMER, orderAmount: amount }),
       expectedError(expected.refusal, spec, coupon, amount),
@@ -361,7 +368,7 @@ describe('coupon rules: the SQL, refusalError and remainingOf agree', () => {
       fence: null,
     };
     const first = await coupons.redeem(command);
-    if (first.kind !== 'redeemed') throw new Error(`first redeem: ${first.kind}`);
+    if (first.kind !== 'applied') throw new Error(`first redeem: ${first.kind}`);
     // Even a coupon that has expired since tells the client its earlier redemption first.
     await dataSource.query(
       `UPDATE coupons SET expires_at = now() - interval '1 second' WHERE id = $1`,
@@ -369,14 +376,14 @@ describe('coupon rules: the SQL, refusalError and remainingOf agree', () => {
     );
     const again = await coupons.redeem(command);
     expect(again).toMatchObject({
-      kind: 'refused',
+      kind: 'condition_failed',
       refusal: 'ALREADY_REDEEMED',
-      coupon: { code: coupon.code, existingRedemptionId: first.record.redemption.id },
+      coupon: { code: coupon.code, existingRedemptionId: first.row.redemption.id },
     });
-    if (again.kind !== 'refused' || again.refusal !== 'ALREADY_REDEEMED') return;
+    if (again.kind !== 'condition_failed' || again.refusal !== 'ALREADY_REDEEMED') return;
     expectSameError(
       refusalError(again.refusal, again.coupon, command),
-      new AlreadyRedeemedError(coupon.code, command.orderId, first.record.redemption.id),
+      new AlreadyRedeemedError(coupon.code, command.orderId, first.row.redemption.id),
     );
     expect(await counts(coupon.id)).toEqual({ redeemed: 1, held: 0 });
   });

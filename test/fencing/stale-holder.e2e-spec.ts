@@ -86,7 +86,7 @@ describe('a holder whose lease expired cannot commit', () => {
       orderAmount: 1000,
       fence: holderA.fence,
     });
-    expect(byA).toMatchObject({ kind: 'refused', refusal: 'STALE_FENCE' });
+    expect(byA).toEqual({ kind: 'stale_fence' });
 
     const coupon = await running.api.get(`/v1/coupons/${code}`);
     expect(coupon.body.redeemedCount).toBe(1);
@@ -173,7 +173,7 @@ describe('a holder whose lease expired cannot commit', () => {
     const releaseByA = await running.app
       .get(CouponsRepository)
       .release(first.body.id, holderA.fence);
-    expect(releaseByA).toMatchObject({ kind: 'refused', refusal: 'STALE_FENCE' });
+    expect(releaseByA).toEqual({ kind: 'stale_fence' });
     const redemption = await running.api.get(`/v1/redemptions/${first.body.id}`);
     expect(redemption.body.status).toBe('active');
     expect((await running.api.get(`/v1/coupons/${code}`)).body.redeemedCount).toBe(2);
@@ -190,21 +190,8 @@ describe('a holder whose lease expired cannot commit', () => {
     const byA = await running.app
       .get(InventoryRepository)
       .decrement([{ sku, quantity: 5, fence: holderA.fence }], 'decrement', 'stale-a');
-    expect(byA).toEqual({
-      kind: 'refused',
-      lines: [
-        {
-          sku,
-          quantity: 5,
-          refusal: 'STALE_FENCE',
-          stock: 7,
-          available: 7,
-          // The row as the refusing statement saw it: after B's one decrement, unlocked.
-          version: '1',
-          fromSnapshot: true,
-        },
-      ],
-    });
+    // The line the stale fence stopped; nothing was judged beyond it.
+    expect(byA).toEqual({ kind: 'stale_fence', key: sku });
 
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(7);
     const movements = await running.admin.get(`/v1/products/${sku}/movements`);
@@ -219,10 +206,10 @@ describe('a holder whose lease expired cannot commit', () => {
     await locks.withLock(skuLockKey(sku), async (lock) => {
       expect(
         await inventory.decrement([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 9 }] });
+      ).toMatchObject({ kind: 'applied', row: [{ sku, stock: 9 }] });
       expect(
         await inventory.decrement([{ sku, quantity: 1, fence: lock.fence }], 'decrement', null),
-      ).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 8 }] });
+      ).toMatchObject({ kind: 'applied', row: [{ sku, stock: 8 }] });
     });
     expect((await running.api.get(`/v1/products/${sku}`)).body.stock).toBe(8);
   });
@@ -261,9 +248,9 @@ describe('a holder whose lease expired cannot commit', () => {
             fence: lockB.fence,
           }),
         );
-        expect(byB.kind).toBe('redeemed');
+        expect(byB.kind).toBe('applied');
         expect(BigInt(lock.fence)).toBeLessThan(
-          BigInt((byB as { record: { redemption: { fence: string } } }).record.redemption.fence),
+          BigInt((byB as { row: { redemption: { fence: string } } }).row.redemption.fence),
         );
         expect(lock.signal.aborted).toBe(false);
         return coupons.redeem({
@@ -301,7 +288,7 @@ describe('a holder whose lease expired cannot commit', () => {
           .get(InventoryRepository)
           .decrement([{ sku, quantity: 4, fence: lockB.fence }], 'decrement', 'by-b'),
       );
-      expect(byB).toMatchObject({ kind: 'applied', lines: [{ sku, stock: 6 }] });
+      expect(byB).toMatchObject({ kind: 'applied', row: [{ sku, stock: 6 }] });
       return inventory.decrement(sku, 1);
     });
     const errorA = await byA.then(

@@ -30,10 +30,91 @@ const string = (description: string, extra: SchemaObject = {}): SchemaObject => 
 });
 const integer = (description: string): SchemaObject => ({ type: 'integer', description });
 
-const COUPON_CODE = { couponCode: string('The coupon code, as stored (upper case)') };
-const SKU = { sku: string('The product SKU') };
-const HOLD_ID = { holdId: string('The checkout hold', { format: 'uuid' }) };
+/**
+ * A resource a code can name: the member that carries its key, with an example value (the
+ * same in every example) and the member's schema.
+ */
+function resource<const M extends string>(member: M, example: string, schema: SchemaObject) {
+  return {
+    example: { [member]: example } as Record<M, string>,
+    extensions: { [member]: schema } as Record<M, SchemaObject>,
+  };
+}
+
+const COUPON = resource(
+  'couponCode',
+  'SUMMER10',
+  string('The coupon code, as stored (upper case)'),
+);
+const PRODUCT = resource('sku', 'MUG-BLUE', string('The product SKU'));
+const HOLD = resource(
+  'holdId',
+  '3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3',
+  string('The checkout hold', { format: 'uuid' }),
+);
+const ORDER = resource(
+  'orderId',
+  '0b9c3f0e-6f1a-4d8e-9a53-2f4c1d7e8a90',
+  string('The order', { format: 'uuid' }),
+);
+const REDEMPTION = resource(
+  'redemptionId',
+  '5d2f7a1c-3b4e-4c6d-8e9f-0a1b2c3d4e5f',
+  string('The redemption', { format: 'uuid' }),
+);
+const COUPON_CODE = COUPON.extensions;
+const SKU = PRODUCT.extensions;
+const HOLD_ID = HOLD.extensions;
+
 const RFC3339 = (description: string): SchemaObject => string(description, { format: 'date-time' });
+
+/** A moment a code names (when a coupon or a hold expired), as RFC 3339 text. */
+const moment = (member: string, example: string, description: string) =>
+  resource(member, example, RFC3339(description));
+
+type Member = ReturnType<typeof resource>;
+
+/**
+ * A code about one resource: its detail names the resource (and a moment, when there is one),
+ * and the answer carries their members.
+ */
+function about<const N extends number, const S extends string>(
+  status: N,
+  named: Member,
+  summary: S,
+  detail: (key: string, at: string) => string,
+  when?: Member,
+) {
+  const [key = ''] = Object.values<string>(named.example);
+  const [at = ''] = Object.values<string>(when?.example ?? {});
+  return {
+    status,
+    summary,
+    example: { detail: detail(key, at), ...named.example, ...when?.example },
+    extensions: { ...named.extensions, ...when?.extensions },
+  };
+}
+
+/** A code whose answer carries nothing but its detail. */
+const plain = <const N extends number, const S extends string, const D extends string>(
+  status: N,
+  summary: S,
+  detail: D,
+) => ({ status, summary, example: { detail } }) as const;
+
+/**
+ * A code any request can get, before or instead of a route (the router, the HTTP parser, a
+ * bug): plain, and listed once in the OpenAPI description instead of under every operation.
+ */
+const anyRequest = <const N extends number, const S extends string, const D extends string>(
+  status: N,
+  summary: S,
+  detail: D,
+) => ({ ...plain(status, summary, detail), anyRequest: true }) as const;
+
+/** A fault (503) that carries nothing but its detail, and Retry-After like every fault. */
+const fault = <const S extends string, const D extends string>(summary: S, detail: D) =>
+  ({ ...plain(503, summary, detail), retryAfter: true }) as const;
 
 /**
  * Every `code` the service answers with, and its HTTP status. The single source of truth:
@@ -65,136 +146,105 @@ export const ERROR_CODES = {
       },
     },
   },
-  INVALID_CURSOR: {
-    status: 400,
-    summary: 'The `cursor` query parameter is not a `nextCursor` this API returned',
-    example: { detail: 'cursor is not a value this API returned as nextCursor.' },
-  },
-  MALFORMED_JSON: {
-    status: 400,
-    summary: 'The body sent as application/json does not parse',
-    example: {
-      detail: `The request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)`,
-    },
-  },
-  INVALID_IDEMPOTENCY_KEY: {
-    status: 400,
-    summary: 'The Idempotency-Key header is not 1 to 255 visible ASCII characters',
-    example: { detail: 'Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces).' },
-  },
-  BAD_REQUEST: {
-    status: 400,
-    summary: 'The framework refused the request (e.g. a Content-Length that does not match)',
-    example: { detail: 'Request body size did not match Content-Length' },
-    anyRequest: true,
-  },
-  MALFORMED_URL: {
-    status: 400,
-    summary: 'The URL is not valid percent-encoding',
-    example: { detail: "'/v1/coupons/%E0%A4%A' is not a valid url component" },
-    anyRequest: true,
-  },
-  MALFORMED_REQUEST: {
-    status: 400,
-    summary: 'The request is not valid HTTP/1.1 (answered before any route)',
-    example: { detail: 'The request is not valid HTTP/1.1.' },
-    anyRequest: true,
-  },
+  INVALID_CURSOR: plain(
+    400,
+    'The `cursor` query parameter is not a `nextCursor` this API returned',
+    'cursor is not a value this API returned as nextCursor.',
+  ),
+  MALFORMED_JSON: plain(
+    400,
+    'The body sent as application/json does not parse',
+    `The request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)`,
+  ),
+  INVALID_IDEMPOTENCY_KEY: plain(
+    400,
+    'The Idempotency-Key header is not 1 to 255 visible ASCII characters',
+    'Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces).',
+  ),
+  BAD_REQUEST: anyRequest(
+    400,
+    'The framework refused the request (e.g. a Content-Length that does not match)',
+    'Request body size did not match Content-Length',
+  ),
+  MALFORMED_URL: anyRequest(
+    400,
+    'The URL is not valid percent-encoding',
+    "'/v1/coupons/%E0%A4%A' is not a valid url component",
+  ),
+  MALFORMED_REQUEST: anyRequest(
+    400,
+    'The request is not valid HTTP/1.1 (answered before any route)',
+    'The request is not valid HTTP/1.1.',
+  ),
   // 401, 403
-  UNAUTHENTICATED: {
-    status: 401,
-    summary: 'No `x-api-key` header, or a key that is not configured',
-    example: { detail: 'The API key in the x-api-key header is not valid.' },
-  },
-  FORBIDDEN: {
-    status: 403,
-    summary: 'A storefront key on an admin route',
-    example: { detail: 'This operation requires an admin API key.' },
-  },
+  UNAUTHENTICATED: plain(
+    401,
+    'No `x-api-key` header, or a key that is not configured',
+    'The API key in the x-api-key header is not valid.',
+  ),
+  FORBIDDEN: plain(
+    403,
+    'A storefront key on an admin route',
+    'This operation requires an admin API key.',
+  ),
   // 404
-  COUPON_NOT_FOUND: {
-    status: 404,
-    summary: 'No coupon has this code',
-    example: { detail: 'Coupon SUMMER10 does not exist.', couponCode: 'SUMMER10' },
-    extensions: COUPON_CODE,
-  },
-  PRODUCT_NOT_FOUND: {
-    status: 404,
-    summary: 'No product has this SKU',
-    example: { detail: 'Product MUG-BLUE does not exist.', sku: 'MUG-BLUE' },
-    extensions: SKU,
-  },
-  ORDER_NOT_FOUND: {
-    status: 404,
-    summary: 'No order has this id',
-    example: {
-      detail: 'Order 0b9c3f0e-6f1a-4d8e-9a53-2f4c1d7e8a90 does not exist.',
-      orderId: '0b9c3f0e-6f1a-4d8e-9a53-2f4c1d7e8a90',
-    },
-    extensions: { orderId: string('The order', { format: 'uuid' }) },
-  },
-  REDEMPTION_NOT_FOUND: {
-    status: 404,
-    summary: 'No redemption has this id',
-    example: {
-      detail: 'Redemption 5d2f7a1c-3b4e-4c6d-8e9f-0a1b2c3d4e5f does not exist.',
-      redemptionId: '5d2f7a1c-3b4e-4c6d-8e9f-0a1b2c3d4e5f',
-    },
-    extensions: { redemptionId: string('The redemption', { format: 'uuid' }) },
-  },
-  HOLD_NOT_FOUND: {
-    status: 404,
-    summary: 'No checkout hold has this id',
-    example: {
-      detail: 'Checkout hold 3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3 does not exist.',
-      holdId: '3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3',
-    },
-    extensions: HOLD_ID,
-  },
-  NOT_FOUND: {
-    status: 404,
-    summary: 'No route has this path',
-    example: { detail: 'Cannot GET /v1/coupon/SUMMER10' },
-    anyRequest: true,
-  },
+  COUPON_NOT_FOUND: about(
+    404,
+    COUPON,
+    'No coupon has this code',
+    (id) => `Coupon ${id} does not exist.`,
+  ),
+  PRODUCT_NOT_FOUND: about(
+    404,
+    PRODUCT,
+    'No product has this SKU',
+    (id) => `Product ${id} does not exist.`,
+  ),
+  ORDER_NOT_FOUND: about(404, ORDER, 'No order has this id', (id) => `Order ${id} does not exist.`),
+  REDEMPTION_NOT_FOUND: about(
+    404,
+    REDEMPTION,
+    'No redemption has this id',
+    (id) => `Redemption ${id} does not exist.`,
+  ),
+  HOLD_NOT_FOUND: about(
+    404,
+    HOLD,
+    'No checkout hold has this id',
+    (id) => `Checkout hold ${id} does not exist.`,
+  ),
+  NOT_FOUND: anyRequest(404, 'No route has this path', 'Cannot GET /v1/coupon/SUMMER10'),
   // 405 to 408
-  METHOD_NOT_ALLOWED: {
-    status: 405,
-    summary: 'The path exists, but not for this method (see the `Allow` header)',
-    example: { detail: 'DELETE is not supported here; this path supports GET, PATCH.' },
-    anyRequest: true,
-  },
-  NOT_ACCEPTABLE: {
-    status: 406,
-    summary: 'No representation matches the Accept header',
-    example: { detail: 'Not Acceptable' },
-    anyRequest: true,
-  },
-  REQUEST_TIMEOUT: {
-    status: 408,
-    summary: 'The request did not arrive completely within the server request timeout',
-    example: { detail: 'The request did not arrive completely in time.' },
-    anyRequest: true,
-  },
+  METHOD_NOT_ALLOWED: anyRequest(
+    405,
+    'The path exists, but not for this method (see the `Allow` header)',
+    'DELETE is not supported here; this path supports GET, PATCH.',
+  ),
+  NOT_ACCEPTABLE: anyRequest(406, 'No representation matches the Accept header', 'Not Acceptable'),
+  REQUEST_TIMEOUT: anyRequest(
+    408,
+    'The request did not arrive completely within the server request timeout',
+    'The request did not arrive completely in time.',
+  ),
   // 409
-  COUPON_CODE_TAKEN: {
-    status: 409,
-    summary: 'A coupon with this code exists already',
-    example: { detail: 'A coupon with code SUMMER10 already exists.', couponCode: 'SUMMER10' },
-    extensions: COUPON_CODE,
-  },
-  SKU_TAKEN: {
-    status: 409,
-    summary: 'A product with this SKU exists already',
-    example: { detail: 'A product with SKU MUG-BLUE already exists.', sku: 'MUG-BLUE' },
-    extensions: SKU,
-  },
-  COUPON_EXHAUSTED: {
-    status: 409,
-    summary: 'The coupon has no redemptions left (maxRedemptions reached)',
-    example: { detail: 'Coupon SUMMER10 has no redemptions left.', couponCode: 'SUMMER10' },
-    extensions: COUPON_CODE,
-  },
+  COUPON_CODE_TAKEN: about(
+    409,
+    COUPON,
+    'A coupon with this code exists already',
+    (id) => `A coupon with code ${id} already exists.`,
+  ),
+  SKU_TAKEN: about(
+    409,
+    PRODUCT,
+    'A product with this SKU exists already',
+    (id) => `A product with SKU ${id} already exists.`,
+  ),
+  COUPON_EXHAUSTED: about(
+    409,
+    COUPON,
+    'The coupon has no redemptions left (maxRedemptions reached)',
+    (id) => `Coupon ${id} has no redemptions left.`,
+  ),
   CUSTOMER_LIMIT_REACHED: {
     status: 409,
     summary: 'This customer has used the coupon as often as perCustomerLimit allows',
@@ -282,15 +332,12 @@ export const ERROR_CODES = {
       count: integer('Coupons the batch asked for'),
     },
   },
-  HOLD_CANCELLED: {
-    status: 409,
-    summary: 'The checkout hold was cancelled',
-    example: {
-      detail: 'Checkout hold 3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3 was cancelled.',
-      holdId: '3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3',
-    },
-    extensions: HOLD_ID,
-  },
+  HOLD_CANCELLED: about(
+    409,
+    HOLD,
+    'The checkout hold was cancelled',
+    (id) => `Checkout hold ${id} was cancelled.`,
+  ),
   HOLD_CONFIRMED: {
     status: 409,
     summary: 'The checkout hold was confirmed: cancel its order instead',
@@ -313,66 +360,56 @@ export const ERROR_CODES = {
     },
     retryAfter: true,
   },
-  DEMO_STORM_RUNNING: {
-    status: 409,
-    summary: 'A storm is already running on this instance (demo page)',
-    example: { detail: 'A storm is already running on this instance.' },
-  },
+  DEMO_STORM_RUNNING: plain(
+    409,
+    'A storm is already running on this instance (demo page)',
+    'A storm is already running on this instance.',
+  ),
   // 410
-  COUPON_EXPIRED: {
-    status: 410,
-    summary: 'The coupon is past its expiresAt (database clock)',
-    example: {
-      detail: 'Coupon SUMMER10 expired at 2026-09-01T00:00:00.000Z.',
-      couponCode: 'SUMMER10',
-      expiresAt: '2026-09-01T00:00:00.000Z',
-    },
-    extensions: { ...COUPON_CODE, expiresAt: RFC3339('When the coupon expired') },
-  },
-  HOLD_EXPIRED: {
-    status: 410,
-    summary: 'The checkout hold is past its expiresAt (database clock), swept or not',
-    example: {
-      detail:
-        'Checkout hold 3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3 expired at 2026-11-30T14:41:56.345Z.',
-      holdId: '3f0c9e2a-7b1d-4e5f-a6b7-c8d9e0f1a2b3',
-      expiresAt: '2026-11-30T14:41:56.345Z',
-    },
-    extensions: { ...HOLD_ID, expiresAt: RFC3339('When the hold expired') },
-  },
+  COUPON_EXPIRED: about(
+    410,
+    COUPON,
+    'The coupon is past its expiresAt (database clock)',
+    (code, at) => `Coupon ${code} expired at ${at}.`,
+    moment('expiresAt', '2026-09-01T00:00:00.000Z', 'When the coupon expired'),
+  ),
+  HOLD_EXPIRED: about(
+    410,
+    HOLD,
+    'The checkout hold is past its expiresAt (database clock), swept or not',
+    (id, at) => `Checkout hold ${id} expired at ${at}.`,
+    moment('expiresAt', '2026-11-30T14:41:56.345Z', 'When the hold expired'),
+  ),
   // 413 to 415
-  PAYLOAD_TOO_LARGE: {
-    status: 413,
-    summary: 'The body is larger than the body limit',
-    example: { detail: 'Request body is too large' },
-  },
-  URI_TOO_LONG: {
-    status: 414,
-    summary: 'A path parameter is longer than the router accepts',
-    example: { detail: 'maxParamLength limit exceeded' },
-  },
-  UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    summary: 'A body that is not application/json',
-    example: { detail: 'Unsupported Media Type: text/plain' },
-  },
+  PAYLOAD_TOO_LARGE: plain(
+    413,
+    'The body is larger than the body limit',
+    'Request body is too large',
+  ),
+  URI_TOO_LONG: plain(
+    414,
+    'A path parameter is longer than the router accepts',
+    'maxParamLength limit exceeded',
+  ),
+  UNSUPPORTED_MEDIA_TYPE: plain(
+    415,
+    'A body that is not application/json',
+    'Unsupported Media Type: text/plain',
+  ),
   // 422
-  COUPON_NOT_STARTED: {
-    status: 422,
-    summary: 'The coupon is not valid yet (before startsAt, database clock)',
-    example: {
-      detail: 'Coupon SUMMER10 is valid from 2026-06-01T00:00:00.000Z.',
-      couponCode: 'SUMMER10',
-      startsAt: '2026-06-01T00:00:00.000Z',
-    },
-    extensions: { ...COUPON_CODE, startsAt: RFC3339('When the coupon becomes valid') },
-  },
-  COUPON_INACTIVE: {
-    status: 422,
-    summary: 'The coupon was switched off (active: false)',
-    example: { detail: 'Coupon SUMMER10 is not active.', couponCode: 'SUMMER10' },
-    extensions: COUPON_CODE,
-  },
+  COUPON_NOT_STARTED: about(
+    422,
+    COUPON,
+    'The coupon is not valid yet (before startsAt, database clock)',
+    (code, at) => `Coupon ${code} is valid from ${at}.`,
+    moment('startsAt', '2026-06-01T00:00:00.000Z', 'When the coupon becomes valid'),
+  ),
+  COUPON_INACTIVE: about(
+    422,
+    COUPON,
+    'The coupon was switched off (active: false)',
+    (id) => `Coupon ${id} is not active.`,
+  ),
   MIN_ORDER_NOT_MET: {
     status: 422,
     summary: "The order amount is below the coupon's minOrderAmount",
@@ -398,13 +435,11 @@ export const ERROR_CODES = {
     },
     extensions: { ...SKU, limit: integer('The largest stock a product may have, units') },
   },
-  IDEMPOTENCY_KEY_REUSED: {
-    status: 422,
-    summary: 'The Idempotency-Key was used before with another body, route or method',
-    example: {
-      detail: 'This Idempotency-Key was already used with a different request; use a new key.',
-    },
-  },
+  IDEMPOTENCY_KEY_REUSED: plain(
+    422,
+    'The Idempotency-Key was used before with another body, route or method',
+    'This Idempotency-Key was already used with a different request; use a new key.',
+  ),
   // 429, 431
   RATE_LIMITED: {
     status: 429,
@@ -421,79 +456,51 @@ export const ERROR_CODES = {
     },
     retryAfter: true,
   },
-  TOO_MANY_REQUESTS: {
-    status: 429,
-    summary: 'The framework refused the request as too many (not used by the rate limits)',
-    example: { detail: 'ThrottlerException: Too Many Requests' },
-    anyRequest: true,
-  },
-  HEADERS_TOO_LARGE: {
-    status: 431,
-    summary: 'The request headers are too large (answered before any route)',
-    example: { detail: 'The request headers are too large.' },
-    anyRequest: true,
-  },
+  TOO_MANY_REQUESTS: anyRequest(
+    429,
+    'The framework refused the request as too many (not used by the rate limits)',
+    'ThrottlerException: Too Many Requests',
+  ),
+  HEADERS_TOO_LARGE: anyRequest(
+    431,
+    'The request headers are too large (answered before any route)',
+    'The request headers are too large.',
+  ),
   // 500
-  INTERNAL_ERROR: {
-    status: 500,
-    summary: 'A bug: logged with its stack, never shown',
-    example: { detail: 'An unexpected error occurred.' },
-    anyRequest: true,
-  },
+  INTERNAL_ERROR: anyRequest(
+    500,
+    'A bug: logged with its stack, never shown',
+    'An unexpected error occurred.',
+  ),
   // 503: faults. Every one carries Retry-After; the detail says whether anything changed.
-  DATABASE_UNAVAILABLE: {
-    status: 503,
-    summary: 'PostgreSQL is unreachable, shutting down, out of connections or read-only',
-    example: { detail: 'The database is unavailable; the request was not applied. Retry shortly.' },
-    retryAfter: true,
-  },
-  DATABASE_TIMEOUT: {
-    status: 503,
-    summary: 'A statement ran into DATABASE_STATEMENT_TIMEOUT_MS and was cancelled',
-    example: {
-      detail: 'The database did not finish in time; the request was not applied. Retry shortly.',
-    },
-    retryAfter: true,
-  },
-  CONTENTION: {
-    status: 503,
-    summary: 'The transaction lost a conflict inside PostgreSQL (deadlock, serialization)',
-    example: {
-      detail: 'The request collided with concurrent changes and was not applied. Retry shortly.',
-    },
-    retryAfter: true,
-  },
-  COMMIT_OUTCOME_UNKNOWN: {
-    status: 503,
-    summary: 'The connection dropped while committing: retry with the same Idempotency-Key',
-    example: {
-      detail:
-        'The connection to the database was lost while the change was being committed, so it may or may not have been applied. Retrying with the same Idempotency-Key is safe: it returns the stored answer if the change was applied, and applies it once if not. Without a key, read the resource before retrying.',
-    },
-    retryAfter: true,
-  },
-  LOCK_TIMEOUT: {
-    status: 503,
-    summary: 'The resource stayed locked by others for LOCK_WAIT_MS',
-    example: { detail: 'The resource is busy; the request was not applied. Retry shortly.' },
-    retryAfter: true,
-  },
-  LOCK_BACKEND_UNAVAILABLE: {
-    status: 503,
-    summary: 'The lock backend is unreachable or its answer unknown',
-    example: {
-      detail: 'The lock service is unreachable; the request was not applied. Retry shortly.',
-    },
-    retryAfter: true,
-  },
-  LOCK_LOST: {
-    status: 503,
-    summary: 'The lease ran out before the change could be committed',
-    example: {
-      detail: 'The lock was lost before the change could be committed; nothing was changed. Retry.',
-    },
-    retryAfter: true,
-  },
+  DATABASE_UNAVAILABLE: fault(
+    'PostgreSQL is unreachable, shutting down, out of connections or read-only',
+    'The database is unavailable; the request was not applied. Retry shortly.',
+  ),
+  DATABASE_TIMEOUT: fault(
+    'A statement ran into DATABASE_STATEMENT_TIMEOUT_MS and was cancelled',
+    'The database did not finish in time; the request was not applied. Retry shortly.',
+  ),
+  CONTENTION: fault(
+    'The transaction lost a conflict inside PostgreSQL (deadlock, serialization)',
+    'The request collided with concurrent changes and was not applied. Retry shortly.',
+  ),
+  COMMIT_OUTCOME_UNKNOWN: fault(
+    'The connection dropped while committing: retry with the same Idempotency-Key',
+    'The connection to the database was lost while the change was being committed, so it may or may not have been applied. Retrying with the same Idempotency-Key is safe: it returns the stored answer if the change was applied, and applies it once if not. Without a key, read the resource before retrying.',
+  ),
+  LOCK_TIMEOUT: fault(
+    'The resource stayed locked by others for LOCK_WAIT_MS',
+    'The resource is busy; the request was not applied. Retry shortly.',
+  ),
+  LOCK_BACKEND_UNAVAILABLE: fault(
+    'The lock backend is unreachable or its answer unknown',
+    'The lock service is unreachable; the request was not applied. Retry shortly.',
+  ),
+  LOCK_LOST: fault(
+    'The lease ran out before the change could be committed',
+    'The lock was lost before the change could be committed; nothing was changed. Retry.',
+  ),
   STALE_FENCE: {
     status: 503,
     summary: "PostgreSQL refused a write whose lock's fencing token was overtaken",
@@ -505,23 +512,14 @@ export const ERROR_CODES = {
     extensions: { resource: string('The lock key whose fencing token was overtaken') },
     retryAfter: true,
   },
-  SHUTTING_DOWN: {
-    status: 503,
-    summary: 'This instance is draining; another instance will answer',
-    example: {
-      detail:
-        'This instance is shutting down; the request was not applied. Retry it (another instance will answer).',
-    },
-    retryAfter: true,
-  },
-  IDEMPOTENCY_STORE_UNAVAILABLE: {
-    status: 503,
-    summary: 'Idempotency keys cannot be checked; the request was refused, not run',
-    example: {
-      detail: 'Idempotency keys cannot be checked right now; retry shortly with the same key.',
-    },
-    retryAfter: true,
-  },
+  SHUTTING_DOWN: fault(
+    'This instance is draining; another instance will answer',
+    'This instance is shutting down; the request was not applied. Retry it (another instance will answer).',
+  ),
+  IDEMPOTENCY_STORE_UNAVAILABLE: fault(
+    'Idempotency keys cannot be checked; the request was refused, not run',
+    'Idempotency keys cannot be checked right now; retry shortly with the same key.',
+  ),
   NOT_READY: {
     status: 503,
     summary: 'Readiness: PostgreSQL or the lock backend does not answer',
@@ -541,14 +539,10 @@ export const ERROR_CODES = {
     },
     retryAfter: true,
   },
-  DEMO_UNAVAILABLE: {
-    status: 503,
-    summary: 'The storm runner cannot start on this instance (demo page)',
-    example: {
-      detail: 'The storm runner cannot start here: /app/load/live.ts is missing',
-    },
-    retryAfter: true,
-  },
+  DEMO_UNAVAILABLE: fault(
+    'The storm runner cannot start on this instance (demo page)',
+    'The storm runner cannot start here: /app/load/live.ts is missing',
+  ),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
