@@ -8,8 +8,13 @@ describe('deadlock freedom', () => {
   let services: LockService[];
 
   beforeAll(() => {
-    // Two services = two processes with their own connections and local queues.
-    services = [makeService({ prefix }), makeService({ prefix })];
+    // Two services = two processes with their own connections and local queues. Their first
+    // connection may take more than the 500 ms default on a busy machine (it did in a CI run):
+    // this case is about ordering, not outages.
+    services = [
+      makeService({ prefix, connectWaitMs: 5000 }),
+      makeService({ prefix, connectWaitMs: 5000 }),
+    ];
   });
 
   afterAll(async () => {
