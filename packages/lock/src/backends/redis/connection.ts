@@ -66,14 +66,7 @@ export function parseAcquireReply(reply: unknown, keyCount: number): AcquireOutc
   } else if (Array.isArray(reply) && reply.length > 0) {
     const status = Number(reply[0]);
     if (status === 1 && reply.length === keyCount + 1) {
-      const fences = new Array<string>(keyCount);
-      for (let i = 0; i < keyCount; i++) {
-        const f: unknown = reply[i + 1];
-        const fence = typeof f === 'number' && Number.isSafeInteger(f) ? String(f) : f;
-        if (!isFence(fence)) throw new LockBackendUnavailableError('malformed fence from Redis');
-        fences[i] = fence;
-      }
-      return { ok: true, fences };
+      return { ok: true, fences: fencesOf(reply, keyCount) };
     } else if (status === 0 && reply.length === 3) {
       return { ok: false, pttlMs: Number(reply[2]) };
     }
@@ -86,16 +79,24 @@ export function parseHandOffReply(reply: unknown, keyCount: number): HandOffOutc
   if (reply === 0) return { kind: 'lost' };
   if (reply === -1) return { kind: 'released', remote: true };
   if (Array.isArray(reply) && reply.length === keyCount + 1) {
-    const fences = new Array<string>(keyCount);
-    for (let i = 0; i < keyCount; i++) {
-      const f: unknown = reply[i + 1];
-      const fence = typeof f === 'number' && Number.isSafeInteger(f) ? String(f) : f;
-      if (!isFence(fence)) throw new LockBackendUnavailableError('malformed fence from Redis');
-      fences[i] = fence;
-    }
-    return { kind: 'handed', fences, remote: Number(reply[0]) === 1 };
+    return { kind: 'handed', fences: fencesOf(reply, keyCount), remote: Number(reply[0]) === 1 };
   }
   throw new LockBackendUnavailableError('unexpected reply from the lock hand-off script');
+}
+
+/**
+ * The fences of a `{status, fence1, ..., fenceN}` reply (nextFence in scripts.ts): integers
+ * while exact, decimal strings beyond 2^53.
+ */
+function fencesOf(reply: readonly unknown[], keyCount: number): string[] {
+  const fences = new Array<string>(keyCount);
+  for (let i = 0; i < keyCount; i++) {
+    const f = reply[i + 1];
+    const fence = typeof f === 'number' && Number.isSafeInteger(f) ? String(f) : f;
+    if (!isFence(fence)) throw new LockBackendUnavailableError('malformed fence from Redis');
+    fences[i] = fence;
+  }
+  return fences;
 }
 
 export function toBackendError(err: unknown, what: string): LockBackendUnavailableError {

@@ -15,6 +15,25 @@ function script(name: string, lua: string): LuaScript {
   return Object.freeze({ name, lua, sha: createHash('sha1').update(lua).digest('hex') });
 }
 
+/**
+ * Lua that sets `local f` to the key's next fence: INCR of its counter; with the seed flag a
+ * counter that did not exist (first use, or lost in a restart without persistence) starts at
+ * the server time in µs instead of 1, so it is still ahead of every fence handed out before;
+ * beyond 2^53 (no longer exact as a Lua number) it is read back as a string. Inlined (not a Lua
+ * function) so the single-key acquire stays flat; written once so every script issues fences
+ * by the same rule.
+ */
+function nextFence(fenceKey: string, seedFlag: string): string {
+  return `local f = redis.call('INCR', ${fenceKey})
+  if f == 1 and ${seedFlag} == '1' then
+    local t = redis.call('TIME')
+    f = t[1] .. string.sub('00000' .. t[2], -6)
+    redis.call('SET', ${fenceKey}, f)
+  elseif f >= 9007199254740992 then
+    f = redis.call('GET', ${fenceKey})
+  end`;
+}
+
 // Fences are compared as canonical decimal strings: Lua numbers are doubles and would round
 // above 2^53, and string `<` in Lua goes through strcoll (locale dependent).
 const GREATER = `
@@ -63,14 +82,7 @@ if n == 1 then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   end
   if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
-  local f = redis.call('INCR', KEYS[2])
-  if f == 1 and ARGV[3] == '1' then
-    local t = redis.call('TIME')
-    f = t[1] .. string.sub('00000' .. t[2], -6)
-    redis.call('SET', KEYS[2], f)
-  elseif f >= 9007199254740992 then
-    f = redis.call('GET', KEYS[2])
-  end
+  ${nextFence('KEYS[2]', 'ARGV[3]')}
   return f
 end
 for i = 1, n do
@@ -84,15 +96,7 @@ local reply = {1}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
   if redis.call('GET', KEYS[2 * n + i]) == ARGV[5] then redis.call('DEL', KEYS[2 * n + i]) end
-  local fk = KEYS[n + i]
-  local f = redis.call('INCR', fk)
-  if f == 1 and ARGV[3] == '1' then
-    local t = redis.call('TIME')
-    f = t[1] .. string.sub('00000' .. t[2], -6)
-    redis.call('SET', fk, f)
-  elseif f >= 9007199254740992 then
-    f = redis.call('GET', fk)
-  end
+  ${nextFence('KEYS[n + i]', 'ARGV[3]')}
   reply[i + 1] = f
 end
 return reply
@@ -176,15 +180,7 @@ end
 local reply = {remote}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3])
-  local fk = KEYS[n + i]
-  local f = redis.call('INCR', fk)
-  if f == 1 and ARGV[4] == '1' then
-    local t = redis.call('TIME')
-    f = t[1] .. string.sub('00000' .. t[2], -6)
-    redis.call('SET', fk, f)
-  elseif f >= 9007199254740992 then
-    f = redis.call('GET', fk)
-  end
+  ${nextFence('KEYS[n + i]', 'ARGV[4]')}
   reply[i + 1] = f
 end
 return reply
