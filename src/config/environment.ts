@@ -193,6 +193,14 @@ export class Environment {
   @IsIn(REDEEM_STRATEGIES)
   COUPON_REDEEM_STRATEGY: WriteStrategy = 'locked';
 
+  /**
+   * The most `locked` redeems of one coupon that one instance applies together, in one
+   * statement under one lock (combining, see src/common/combining). 1 turns combining off:
+   * each redeem then takes the lock and writes on its own.
+   */
+  @IntegerIn(1, 1000)
+  COMBINING_MAX_BATCH = 64;
+
   /** How POST /v1/products/:sku/decrement guards stock (orders keep their multi-key lock). */
   @IsIn(STOCK_STRATEGIES)
   STOCK_DECREMENT_STRATEGY: WriteStrategy = 'locked';

@@ -75,6 +75,67 @@ export function couponRefusal(
   return null;
 }
 
+/** One request of a combined batch, as decideBatch judges it. */
+export interface BatchRequest {
+  customerId: string;
+  orderId: string;
+  orderAmount: number;
+}
+
+/**
+ * decideBatch's verdict on one request: admitted with its discount (minor units), or refused.
+ * A refused ALREADY_REDEEMED names the active redemption when it existed before the batch,
+ * or `duplicateOf`, the index of the request earlier in the batch that redeems the order.
+ */
+export type BatchVerdict =
+  | { refusal: null; discountAmount: number }
+  | {
+      refusal: Exclude<RedeemRefusal, 'STALE_FENCE'>;
+      existingRedemptionId: string | null;
+      duplicateOf?: number;
+    };
+
+/**
+ * Judges a combined batch as if its requests had come one at a time, in order: each is judged
+ * by couponRefusal against the snapshot plus the uses the requests before it were admitted
+ * to, so the limit reached mid-batch, a customer over its limit and a second redemption of
+ * the same order are refused exactly as they would be alone.
+ */
+export function decideBatch(
+  snapshot: {
+    coupon: RedeemState['coupon'];
+    customerUses: ReadonlyMap<string, number>;
+    activeRedemptions: ReadonlyMap<string, string>;
+    now: Date;
+  },
+  requests: readonly BatchRequest[],
+): BatchVerdict[] {
+  let redeemedCount = snapshot.coupon.redeemedCount;
+  const uses = new Map(snapshot.customerUses);
+  const admittedOrders = new Map<string, number>();
+  return requests.map((request, index) => {
+    const existing = snapshot.activeRedemptions.get(request.orderId) ?? null;
+    const duplicateOf = admittedOrders.get(request.orderId);
+    const state: RedeemState = {
+      coupon: { ...snapshot.coupon, redeemedCount },
+      customerUses: uses.get(request.customerId) ?? 0,
+      // Any id refuses; the one a client hears is filled in once the batch is written.
+      existingRedemptionId: existing ?? (duplicateOf === undefined ? null : ''),
+      now: snapshot.now,
+    };
+    const refusal = couponRefusal(state, request);
+    if (refusal !== null) {
+      return duplicateOf === undefined || existing !== null
+        ? { refusal, existingRedemptionId: existing }
+        : { refusal, existingRedemptionId: null, duplicateOf };
+    }
+    redeemedCount += 1;
+    uses.set(request.customerId, state.customerUses + 1);
+    admittedOrders.set(request.orderId, index);
+    return { refusal: null, discountAmount: discountFor(snapshot.coupon, request.orderAmount) };
+  });
+}
+
 /**
  * The discount in minor units: a percent of the order amount rounded down, or the fixed value
  * capped at the order amount (discountOf in coupons.repository.ts, in integers, exactly).

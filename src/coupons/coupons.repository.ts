@@ -113,6 +113,44 @@ export type DecidedRedeemOutcome = WriteOutcome<
   'applied' | 'condition_failed' | 'constraint_violated'
 >;
 
+/**
+ * What a combined batch of redeems is decided from (CouponsService's combining): the coupon
+ * row, the uses of the batch's customers and the active redemptions of its orders, and
+ * PostgreSQL's clock, all from one snapshot. `gate` is set when that snapshot shows the coupon
+ * exhausted with no held uses (see RedeemOutcome's `gate`).
+ */
+export interface BatchRedeemState {
+  coupon: CouponEntity;
+  /** Active plus held uses per customer id; a customer without a usage row is absent. */
+  customerUses: ReadonlyMap<string, number>;
+  /** The active redemption's id per order id; an order without one is absent. */
+  activeRedemptions: ReadonlyMap<string, string>;
+  now: Date;
+  gate?: CouponGateSnapshot;
+}
+
+/** Redemptions the application decided for one coupon, written by one statement. */
+export interface DecidedBatch {
+  couponId: string;
+  /** Write only if the coupon row is still at this version. */
+  expectedVersion: string;
+  /** The batch's fencing token; a newer fence on the row refuses the whole batch. */
+  fence: string | null;
+  redemptions: ReadonlyArray<{
+    customerId: string;
+    orderId: string;
+    orderAmount: number;
+    discountAmount: number;
+  }>;
+}
+
+/** `row`: the ledger rows written, in the batch's order. */
+export type DecidedBatchOutcome = WriteOutcome<
+  RedemptionRecord[],
+  { refusal: 'VERSION_MOVED' },
+  'applied' | 'stale_fence' | 'condition_failed' | 'constraint_violated'
+>;
+
 /** A coupon insert: refused when the code is taken. */
 export type InsertCouponOutcome = WriteOutcome<
   CouponEntity,
@@ -787,6 +825,65 @@ WITH counted AS (
 )
 SELECT ${qualified('redeemed')}, (SELECT code FROM counted) AS coupon_code FROM redeemed`;
 
+/**
+ * The read of a combined batch, one statement: the coupon row, the uses of the customers in
+ * `$2`, the active redemptions of the orders in `$3` (both as JSON objects keyed by id), and
+ * the sold-out gate's order ids when the coupon is exhausted with no held uses.
+ */
+const BATCH_READ_SQL = `
+SELECT ${COUPON_COLUMNS}, statement_timestamp() AS now,
+       (SELECT COALESCE(json_object_agg(u.customer_id, u.active_count + u.held_count), '{}')
+          FROM coupon_customer_usage u
+         WHERE u.coupon_id = c.id AND u.customer_id = ANY($2::varchar[])) AS customer_uses,
+       (SELECT COALESCE(json_object_agg(r.order_id, r.id), '{}')
+          FROM redemptions r
+         WHERE r.coupon_id = c.id AND r.order_id = ANY($3::varchar[]) AND r.status = 'active')
+         AS active_redemptions,
+       CASE WHEN c.max_redemptions IS NOT NULL AND c.held_count = 0
+                 AND c.redeemed_count >= c.max_redemptions
+            THEN ARRAY(SELECT r.order_id FROM redemptions r
+                        WHERE r.coupon_id = c.id AND r.status = 'active'
+                        LIMIT ${GATE_MAX_ORDER_IDS + 1}) END AS gate_orders
+  FROM coupons c WHERE c.code = $1`;
+
+/**
+ * The write of a combined batch, one statement: count the coupon by the batch's size (only if
+ * its version is still `$2` and no newer fence than `$3` wrote it), count each customer by
+ * its uses in the batch, append one ledger row per redemption. No row: the version moved or
+ * the fence is stale (`stale` tells which). The constraints stay the backstop.
+ */
+const BATCH_WRITE_SQL = `
+WITH batch AS (
+  SELECT * FROM unnest($4::varchar[], $5::varchar[], $6::bigint[], $7::bigint[])
+           WITH ORDINALITY AS b(customer_id, order_id, order_amount, discount_amount, n)
+), counted AS (
+  UPDATE coupons c
+     SET redeemed_count = c.redeemed_count + (SELECT count(*) FROM batch)::int,
+         last_fence = ${advancedFence('c.last_fence', '$3::bigint')},
+         updated_at = now()
+   WHERE c.id = $1 AND c.version = $2::bigint AND NOT ${staleFence('c.last_fence', '$3::bigint')}
+  RETURNING c.id, c.code, c.per_customer_limit
+), used AS (
+  INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, held_count, usage_limit)
+  SELECT counted.id, b.customer_id, count(*)::int, 0, counted.per_customer_limit
+    FROM counted CROSS JOIN batch b
+   GROUP BY counted.id, b.customer_id, counted.per_customer_limit
+  ON CONFLICT (coupon_id, customer_id)
+  DO UPDATE SET active_count = u.active_count + EXCLUDED.active_count, usage_limit = EXCLUDED.usage_limit
+), redeemed AS (
+  INSERT INTO redemptions (coupon_id, customer_id, order_id, order_amount, discount_amount, fence)
+  SELECT counted.id, b.customer_id, b.order_id, b.order_amount, b.discount_amount, $3::bigint
+    FROM counted CROSS JOIN batch b
+   ORDER BY b.n
+  RETURNING ${REDEMPTION_COLUMNS.join(', ')}
+)
+SELECT ${qualified('redeemed')}, (SELECT code FROM counted) AS coupon_code, NULL AS stale
+  FROM redeemed
+UNION ALL
+SELECT ${REDEMPTION_COLUMNS.map(() => 'NULL').join(', ')}, NULL,
+       ${staleFence('c.last_fence', '$3::bigint')}
+  FROM coupons c WHERE c.id = $1 AND NOT EXISTS (SELECT 1 FROM counted)`;
+
 /** This customer's uses of the coupon and this order's active redemption of it. */
 function redeemFactsOf(coupon: string, customerId: string, orderId: string): string {
   return `(SELECT u.active_count + u.held_count FROM coupon_customer_usage u
@@ -1041,6 +1138,67 @@ export class CouponsRepository {
       [code, customerId, orderId],
     );
     return row ? toRedeemState(toCoupon(row), row) : undefined;
+  }
+
+  /** The snapshot a combined batch decides from (see BATCH_READ_SQL). Undefined: no such coupon. */
+  async readForBatch(
+    code: string,
+    customerIds: readonly string[],
+    orderIds: readonly string[],
+  ): Promise<BatchRedeemState | undefined> {
+    const [row] = await this.db.query<
+      CouponRow & {
+        now: Date;
+        customer_uses: Record<string, number>;
+        active_redemptions: Record<string, string>;
+        gate_orders: string[] | null;
+      }
+    >(BATCH_READ_SQL, [code, customerIds, orderIds]);
+    if (!row) return undefined;
+    const coupon = toCoupon(row);
+    return {
+      coupon,
+      customerUses: new Map(Object.entries(row.customer_uses)),
+      activeRedemptions: new Map(Object.entries(row.active_redemptions)),
+      now: row.now,
+      ...(row.gate_orders === null
+        ? {}
+        : {
+            gate: {
+              version: coupon.version,
+              minRequired: Math.max(coupon.minOrderAmount, 1),
+              expiresAt: coupon.expiresAt,
+              orderIds: row.gate_orders,
+            },
+          }),
+    };
+  }
+
+  /** Writes a batch of redemptions the application decided (see BATCH_WRITE_SQL). */
+  async writeDecidedBatch(batch: DecidedBatch): Promise<DecidedBatchOutcome> {
+    return unlessConstraint(async () => {
+      const { redemptions } = batch;
+      const rows = await this.db.query<RedemptionRow & { stale: boolean | null }>(BATCH_WRITE_SQL, [
+        batch.couponId,
+        batch.expectedVersion,
+        batch.fence,
+        redemptions.map((r) => r.customerId),
+        redemptions.map((r) => r.orderId),
+        redemptions.map((r) => r.orderAmount),
+        redemptions.map((r) => r.discountAmount),
+      ]);
+      const [first] = rows;
+      if (first && first.id === null) {
+        return first.stale
+          ? { kind: 'stale_fence' }
+          : { kind: 'condition_failed', refusal: 'VERSION_MOVED' };
+      }
+      if (rows.length !== redemptions.length) {
+        // Only a deleted coupon row can leave both halves empty.
+        return { kind: 'condition_failed', refusal: 'VERSION_MOVED' };
+      }
+      return applied(rows.map(toRedemption));
+    });
   }
 
   /** Writes a redemption the application decided (see DECIDED_REDEEM_SQL). */

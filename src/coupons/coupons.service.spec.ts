@@ -106,7 +106,10 @@ function command(fence: string | null) {
 }
 
 function configWith(strategy: RedeemStrategy): AppConfig {
-  const values: Partial<Record<string, unknown>> = { COUPON_REDEEM_STRATEGY: strategy };
+  const values: Partial<Record<string, unknown>> = {
+    COUPON_REDEEM_STRATEGY: strategy,
+    COMBINING_MAX_BATCH: 64,
+  };
   return { get: (key: string) => values[key] } as unknown as AppConfig;
 }
 
@@ -189,6 +192,106 @@ describe(CouponsService.name, () => {
       });
       await locks.withLock(['sku:A', 'coupon:SPRING'], () => sut.redeem(INPUT));
       expect(coupons.redeem).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('redeem: combined batches (locked)', () => {
+    const INPUTS: RedeemInput[] = ['a', 'b', 'c'].map((n) => ({
+      code: 'spring',
+      customerId: `cust-${n}`,
+      orderId: `order-${n}`,
+      orderAmount: 5000,
+    }));
+
+    function snapshot(overrides: Partial<CouponEntity> = {}) {
+      return {
+        coupon: coupon({ redeemedCount: 0, heldCount: 0, version: '4', ...overrides }),
+        customerUses: new Map<string, number>(),
+        activeRedemptions: new Map<string, string>(),
+        now: new Date('2026-06-01T00:00:00Z'),
+      };
+    }
+
+    /** Redeems INPUTS while the coupon lock is held, so that they form one batch. */
+    async function asOneBatch(): Promise<Array<{ ok: boolean; error?: unknown }>> {
+      const held = await locks.acquire('coupon:SPRING');
+      const answers = INPUTS.map((input) =>
+        sut.redeem(input).then(
+          () => ({ ok: true }),
+          (error: unknown) => ({ ok: false, error }),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      await held.release();
+      return Promise.all(answers);
+    }
+
+    it('a stale fence on the coupon fails the whole batch with STALE_FENCE and writes nothing', async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot({ lastFence: '999' }));
+      const answers = await asOneBatch();
+      expect(answers.map((a) => a.error)).toEqual(
+        INPUTS.map(() => new StaleFenceError('coupon:SPRING')),
+      );
+      expect(coupons.writeDecidedBatch).not.toHaveBeenCalled();
+      expect(fencing.staleFence).toHaveBeenCalledTimes(3);
+    });
+
+    it('the write finding a newer fence fails the whole batch with STALE_FENCE', async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot());
+      coupons.writeDecidedBatch.mockResolvedValue({ kind: 'stale_fence' });
+      const answers = await asOneBatch();
+      expect(answers.map((a) => a.error)).toEqual(
+        INPUTS.map(() => new StaleFenceError('coupon:SPRING')),
+      );
+      expect(coupons.redeem).not.toHaveBeenCalled();
+    });
+
+    it('a version that moved is read and judged again; then, one statement each', async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot());
+      coupons.writeDecidedBatch.mockResolvedValue({
+        kind: 'condition_failed',
+        refusal: 'VERSION_MOVED',
+      });
+      coupons.redeem.mockResolvedValue({ kind: 'applied', row: record() });
+      const answers = await asOneBatch();
+      expect(answers).toEqual(INPUTS.map(() => ({ ok: true })));
+      expect(coupons.readForBatch).toHaveBeenCalledTimes(3);
+      expect(coupons.redeem.mock.calls.map(([cmd]) => [cmd.customerId, cmd.fence])).toEqual([
+        ['cust-a', '2'],
+        ['cust-b', '2'],
+        ['cust-c', '2'],
+      ]);
+    });
+
+    it('a constraint refusing the batch sends each request through its own statement', async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot());
+      coupons.writeDecidedBatch.mockResolvedValue({
+        kind: 'constraint_violated',
+        constraint: 'redemptions_one_active_per_order',
+      });
+      coupons.redeem
+        .mockResolvedValueOnce({ kind: 'applied', row: record() })
+        .mockResolvedValueOnce({
+          kind: 'condition_failed',
+          refusal: 'ALREADY_REDEEMED',
+          coupon: facts({ existingRedemptionId: REDEMPTION_ID }),
+        })
+        .mockResolvedValueOnce({ kind: 'applied', row: record() });
+      const answers = await asOneBatch();
+      expect(answers[0]).toEqual({ ok: true });
+      expect(answers[1]?.error).toBeInstanceOf(AlreadyRedeemedError);
+      expect(answers[2]).toEqual({ ok: true });
+      expect(coupons.readForBatch).toHaveBeenCalledTimes(1);
+      expect(coupons.redeem).toHaveBeenCalledTimes(3);
+    });
+
+    it('an Idempotency-Key request is never combined: it takes the lock on its own', async () => {
+      Object.defineProperty(db, 'hasParticipant', { get: () => true });
+      coupons.redeem.mockResolvedValue({ kind: 'applied', row: record() });
+      const answers = await asOneBatch();
+      expect(answers).toEqual(INPUTS.map(() => ({ ok: true })));
+      expect(coupons.readForBatch).not.toHaveBeenCalled();
+      expect(coupons.redeem).toHaveBeenCalledTimes(3);
     });
   });
 

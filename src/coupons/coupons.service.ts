@@ -10,6 +10,7 @@ import { CODE_PATTERN } from '../common/dto/validation-patterns';
 import { AppConfig } from '../config/app-config';
 import type { LockGranularity, WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
+import { Combiner, settle, type Settled } from '../common/combining/combiner';
 import {
   ConcurrencyControl,
   effectiveStrategy,
@@ -23,6 +24,7 @@ import { randomCodes } from './coupon-codes';
 import {
   canonicalCode,
   couponRefusal,
+  decideBatch,
   discountFor,
   factsOf,
   type RedeemState,
@@ -146,6 +148,8 @@ export interface RedemptionListing {
 @Injectable()
 export class CouponsService {
   private readonly strategy: RedeemStrategy;
+  /** Locked redeems queued per coupon code, applied in batches (see redeemCombined). */
+  private readonly combiner: Combiner<RedeemInput, RedemptionRecord> | undefined;
 
   constructor(
     private readonly coupons: CouponsRepository,
@@ -158,6 +162,11 @@ export class CouponsService {
     @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
+    const maxBatch = config.get('COMBINING_MAX_BATCH');
+    this.combiner =
+      maxBatch > 1
+        ? new Combiner((code, take) => this.redeemCombined(code, take), maxBatch)
+        : undefined;
     setCouponLockGranularity(config.get('LOCK_GRANULARITY'));
   }
 
@@ -342,8 +351,99 @@ export class CouponsService {
       case 'optimistic':
         return this.redeemOptimistic(input);
       case 'locked':
-        return await this.redeemLocked(input);
+        // A request with an Idempotency-Key commits its stored answer in its own transaction,
+        // so it cannot share a batch's statement; it takes the lock on its own.
+        if (!this.combiner || inLock || this.db.hasParticipant)
+          return await this.redeemLocked(input);
+        return this.combiner.submit(canonicalCode(input.code), input);
     }
+  }
+
+  /**
+   * The combiner's batch (see Combiner): under the coupon's lock, the redeems of this code
+   * queued in this process. One alone takes the one-statement path; several are read once,
+   * judged in order by decideBatch and written by one statement (CouponsRepository
+   * readForBatch, writeDecidedBatch): 2 round trips and one commit for the batch, one ledger
+   * row and one exact answer per request.
+   */
+  @Locked((code: string) => couponLockKey(code))
+  private async redeemCombined(
+    code: string,
+    take: () => readonly RedeemInput[],
+  ): Promise<Array<Settled<RedemptionRecord>>> {
+    const inputs = take();
+    const fence = this.fenceOf(couponLockKey(code));
+    const [only] = inputs;
+    if (only && inputs.length === 1) return [await settle(() => this.redeemWithFence(only, fence))];
+    let reclaimed = false;
+    for (let attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
+      const state = await this.coupons.readForBatch(
+        code,
+        unique(inputs.map((input) => input.customerId)),
+        unique(inputs.map((input) => input.orderId)),
+      );
+      if (!state) return inputs.map(() => failed(new CouponNotFoundError(code)));
+      if (fence !== null && BigInt(state.coupon.lastFence) > BigInt(fence)) {
+        return inputs.map(() => failed(this.fencing.staleFence(couponLockKey(code))));
+      }
+      const verdicts = decideBatch(state, inputs);
+      const refusals = verdicts.map((verdict) => verdict.refusal);
+      if (!reclaimed && refusals.some(isLimit) && state.coupon.heldCount > 0) {
+        // Expired holds give their uses back once per batch, then it is judged again.
+        reclaimed = true;
+        if ((await this.reclaimExpired(code, fence)) > 0) continue;
+      }
+      if (state.gate && this.gate?.enabled && refusals.includes('COUPON_EXHAUSTED')) {
+        await this.gate.closeCoupon(code, state.gate);
+      }
+      const admitted = inputs.filter((_, i) => verdicts[i]?.refusal === null);
+      let written: RedemptionRecord[] = [];
+      if (admitted.length > 0) {
+        const outcome = await this.coupons.writeDecidedBatch({
+          couponId: state.coupon.id,
+          expectedVersion: state.coupon.version,
+          fence,
+          redemptions: admitted.map((input) => ({
+            customerId: input.customerId,
+            orderId: input.orderId,
+            orderAmount: input.orderAmount,
+            discountAmount: discountFor(state.coupon, input.orderAmount),
+          })),
+        });
+        // Moved under the lock: a lock-free writer or a constraint got in first; try again,
+        // then fall back to one statement each, which decides every race on its own.
+        if (outcome.kind === 'condition_failed') continue;
+        if (outcome.kind === 'constraint_violated') break;
+        if (outcome.kind === 'stale_fence') {
+          return inputs.map(() => failed(this.fencing.staleFence(couponLockKey(code))));
+        }
+        written = outcome.row;
+      }
+      const byOrder = new Map(written.map((record) => [record.redemption.orderId, record]));
+      return inputs.map((input, i) => {
+        const verdict = verdicts[i];
+        if (!verdict) throw new Error('a batch verdict is missing');
+        if (verdict.refusal === null) {
+          const record = byOrder.get(input.orderId);
+          if (!record) throw new Error(`batch wrote no redemption of order ${input.orderId}`);
+          return { ok: true, value: record };
+        }
+        const winner = verdict.duplicateOf === undefined ? undefined : inputs[verdict.duplicateOf];
+        const existingRedemptionId =
+          (winner && byOrder.get(winner.orderId)?.redemption.id) ?? verdict.existingRedemptionId;
+        const facts = factsOf({
+          coupon: state.coupon,
+          customerUses: 0,
+          existingRedemptionId,
+          now: state.now,
+        });
+        return failed(refusalError(verdict.refusal, facts, input));
+      });
+    }
+    const answers: Array<Settled<RedemptionRecord>> = [];
+    for (const input of inputs)
+      answers.push(await settle(() => this.redeemWithFence(input, fence)));
+    return answers;
   }
 
   @Locked((input: RedeemInput) => couponLockKey(input.code))
@@ -670,6 +770,17 @@ export class CouponsService {
   private fenceOf(key: string): string | null {
     return currentLock()?.fenceFor(key) ?? null;
   }
+}
+
+/** Attempts of a combined batch whose coupon moved under it, before it goes one by one. */
+const BATCH_ATTEMPTS = 3;
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+function failed(error: unknown): Settled<never> {
+  return { ok: false, error };
 }
 
 function isLimit(refusal: string | null): boolean {

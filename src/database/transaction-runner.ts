@@ -100,6 +100,11 @@ export class TransactionRunner {
     }
   }
 
+  /** True when the request has a CommitParticipant (an Idempotency-Key) to commit with. */
+  get hasParticipant(): boolean {
+    return participants.getStore() !== undefined;
+  }
+
   /** True inside `run` (or a `change` that needed a transaction). */
   get inTransaction(): boolean {
     return activeTransaction.getStore() !== undefined;

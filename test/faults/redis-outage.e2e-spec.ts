@@ -17,6 +17,8 @@ import { contendedAcquires, untilWaiting } from '../support/lock-waiters';
  * a hang from the heartbeat, both well inside the bounds below.
  */
 const LONG_WAIT = {
+  // Each queued redeem waits for the lock itself (no combining), so that every waiter is seen.
+  COMBINING_MAX_BATCH: '1',
   LOCK_WAIT_MS: '30000',
   SHUTDOWN_GRACE_MS: '40000',
   LOCK_COMMAND_TIMEOUT_MS: '3000',

@@ -27,6 +27,8 @@ describe('SIGTERM with lock waits (private cluster, real process)', () => {
     // A 3 s command timeout: an event-loop stall while 50 redeems queue on a busy machine must
     // not open the lock's breaker (and fail the waiters) before the shutdown starts.
     const app = await lab.app({
+      // Each queued redeem waits for the lock itself (no combining), so that every waiter is seen.
+      COMBINING_MAX_BATCH: '1',
       LOCK_WAIT_MS: '30000',
       SHUTDOWN_GRACE_MS: String(graceMs),
       LOCK_COMMAND_TIMEOUT_MS: '3000',

@@ -1,0 +1,167 @@
+import { LockService, type Lock } from '@couponlock/lock';
+import { Pool } from 'pg';
+import type { Combiner } from '../../src/common/combining/combiner';
+import { CouponsRepository } from '../../src/coupons/coupons.repository';
+import { couponLockKey, CouponsService } from '../../src/coupons/coupons.service';
+import { startApp, type RunningApp } from '../support/app';
+import {
+  createCoupon,
+  expectProblem,
+  redeem,
+  uid,
+  UUID,
+  type RedemptionBody,
+} from '../support/api-kit';
+import type { ApiResponse } from '../support/http';
+import { waitFor } from '../support/ports';
+import { TEST_DATABASE_URL } from '../support/test-env';
+
+/**
+ * Combining (CouponsService.redeemCombined): redeems of one coupon queued in one instance are
+ * judged in order and written by one statement. Each request must still get exactly the answer
+ * it would have got alone, and the counters must equal the ledger.
+ *
+ * The test holds the coupon's lock itself, queues the requests one by one (so their order is
+ * known), then lets go: the combiner takes them all as one batch.
+ */
+describe('combined redeems', () => {
+  let running: RunningApp;
+  let db: Pool;
+
+  beforeAll(async () => {
+    running = await startApp({ COMBINING_MAX_BATCH: '64' });
+    db = new Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+    await db?.end();
+  });
+
+  /** The service's combiner; private, read here only to know a request is queued. */
+  function combiner(): Combiner<unknown, unknown> {
+    const service: unknown = running.app.get(CouponsService);
+    return (service as { combiner: Combiner<unknown, unknown> }).combiner;
+  }
+
+  /**
+   * Sends each redeem while `code`'s lock is held elsewhere, waiting until it is queued before
+   * sending the next, then releases the lock; resolves with every answer, in order.
+   */
+  async function asOneBatch(
+    code: string,
+    bodies: ReadonlyArray<{ customerId: string; orderId: string; orderAmount: number }>,
+  ): Promise<Array<ApiResponse<unknown>>> {
+    const locks = running.app.get(LockService);
+    const held: Lock = await locks.acquire(couponLockKey(code));
+    const answers: Array<Promise<ApiResponse<unknown>>> = [];
+    try {
+      for (const [i, body] of bodies.entries()) {
+        answers.push(running.api.post(`/v1/coupons/${code}/redeem`, body));
+        await waitFor(`redeem ${i + 1} queued`, () =>
+          Promise.resolve(combiner().queued(code) === i + 1),
+        );
+      }
+    } finally {
+      await held.release();
+    }
+    return Promise.all(answers);
+  }
+
+  async function countersAgainstLedger(code: string) {
+    const { rows } = await db.query<{ redeemed: number; active: number; customers: unknown }>(
+      `SELECT c.redeemed_count AS redeemed,
+              (SELECT count(*) FROM redemptions r WHERE r.coupon_id = c.id AND r.status = 'active')::int AS active,
+              (SELECT json_object_agg(u.customer_id, u.active_count ORDER BY u.customer_id)
+                 FROM coupon_customer_usage u WHERE u.coupon_id = c.id) AS customers
+         FROM coupons c WHERE c.code = $1`,
+      [code],
+    );
+    return rows[0];
+  }
+
+  it('gives each request of a mixed batch its own exact answer, written by one statement', async () => {
+    const coupon = await createCoupon(running.admin, {
+      discountType: 'fixed',
+      discountValue: 500,
+      maxRedemptions: 4,
+      perCustomerLimit: 1,
+      minOrderAmount: 1000,
+    });
+    const code = coupon.code;
+    const earlier = await redeem(running.api, code, { customerId: 'cust-x', orderId: uid('ORD') });
+    const order1 = uid('ORD');
+    const batch = [
+      { customerId: 'cust-a', orderId: order1, orderAmount: 2000 }, // admitted (2 of 4)
+      { customerId: 'cust-a', orderId: uid('ORD'), orderAmount: 2000 }, // cust-a used its 1
+      { customerId: 'cust-c', orderId: order1, orderAmount: 2000 }, // order1 redeemed just now
+      { customerId: 'cust-d', orderId: uid('ORD'), orderAmount: 999 }, // under the minimum
+      { customerId: 'cust-e', orderId: earlier.orderId, orderAmount: 2000 }, // redeemed before
+      { customerId: 'cust-f', orderId: uid('ORD'), orderAmount: 2000 }, // admitted (3 of 4)
+      { customerId: 'cust-g', orderId: uid('ORD'), orderAmount: 300_000 }, // admitted (4 of 4)
+      { customerId: 'cust-h', orderId: uid('ORD'), orderAmount: 2000 }, // the limit is reached
+    ];
+    const write = jest.spyOn(running.app.get(CouponsRepository), 'writeDecidedBatch');
+    try {
+      const answers = await asOneBatch(code, batch);
+
+      expect(write).toHaveBeenCalledTimes(1);
+      expect(write.mock.calls[0]?.[0].redemptions.map((r) => r.customerId)).toEqual([
+        'cust-a',
+        'cust-f',
+        'cust-g',
+      ]);
+      const admitted = (i: number) => {
+        const answer = answers[i] as ApiResponse<RedemptionBody>;
+        expect(answer.status).toBe(201);
+        expect(answer.body).toMatchObject({
+          id: expect.stringMatching(UUID),
+          couponCode: code,
+          customerId: batch[i]?.customerId,
+          orderId: batch[i]?.orderId,
+          discountAmount: 500,
+          status: 'active',
+        });
+        return answer.body;
+      };
+      const first = admitted(0);
+      expectProblem(answers[1], 409, 'CUSTOMER_LIMIT_REACHED');
+      expectProblem(answers[2], 409, 'ALREADY_REDEEMED');
+      expect(answers[2]?.body).toMatchObject({ redemptionId: first.id });
+      expectProblem(answers[3], 422, 'MIN_ORDER_NOT_MET');
+      expectProblem(answers[4], 409, 'ALREADY_REDEEMED');
+      expect(answers[4]?.body).toMatchObject({ redemptionId: earlier.id });
+      const fences = [admitted(5), admitted(6)].map((body) => body.fence);
+      expect(new Set([first.fence, ...fences]).size).toBe(1);
+      expect(BigInt(first.fence ?? '0')).toBeGreaterThan(BigInt(earlier.fence ?? '0'));
+      expectProblem(answers[7], 409, 'COUPON_EXHAUSTED');
+
+      expect(await countersAgainstLedger(code)).toEqual({
+        redeemed: 4,
+        active: 4,
+        customers: { 'cust-a': 1, 'cust-f': 1, 'cust-g': 1, 'cust-x': 1 },
+      });
+    } finally {
+      write.mockRestore();
+    }
+  });
+
+  it('refuses a whole batch of a sold-out coupon without writing, each with COUPON_EXHAUSTED', async () => {
+    const coupon = await createCoupon(running.admin, { maxRedemptions: 1 });
+    await redeem(running.api, coupon.code);
+    const write = jest.spyOn(running.app.get(CouponsRepository), 'writeDecidedBatch');
+    try {
+      const bodies = [1, 2, 3].map(() => ({
+        customerId: uid('CUST'),
+        orderId: uid('ORD'),
+        orderAmount: 5000,
+      }));
+      const answers = await asOneBatch(coupon.code, bodies);
+      for (const answer of answers) expectProblem(answer, 409, 'COUPON_EXHAUSTED');
+      expect(write).not.toHaveBeenCalled();
+      expect(await countersAgainstLedger(coupon.code)).toMatchObject({ redeemed: 1, active: 1 });
+    } finally {
+      write.mockRestore();
+    }
+  });
+});
