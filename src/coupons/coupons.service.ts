@@ -10,7 +10,13 @@ import { CODE_PATTERN } from '../common/dto/validation-patterns';
 import { AppConfig } from '../config/app-config';
 import type { LockGranularity, WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
-import { Combiner, settle, type Settled } from '../common/combining/combiner';
+import {
+  BATCH_ATTEMPTS,
+  Combiner,
+  failed,
+  settle,
+  type Settled,
+} from '../common/combining/combiner';
 import {
   ConcurrencyControl,
   effectiveStrategy,
@@ -772,15 +778,8 @@ export class CouponsService {
   }
 }
 
-/** Attempts of a combined batch whose coupon moved under it, before it goes one by one. */
-const BATCH_ATTEMPTS = 3;
-
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
-}
-
-function failed(error: unknown): Settled<never> {
-  return { ok: false, error };
 }
 
 function isLimit(refusal: string | null): boolean {

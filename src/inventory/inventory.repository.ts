@@ -50,6 +50,28 @@ export type DecidedDecrementOutcome = WriteOutcome<
   'applied' | 'condition_failed' | 'constraint_violated'
 >;
 
+/** What a combined batch of decrements is decided from: StockState and the row's fence. */
+export interface BatchStockState extends StockState {
+  lastFence: string;
+}
+
+/** Decrements of one product the application decided, written by one statement. */
+export interface DecidedDecrementBatch {
+  productId: string;
+  /** Write only if the product row is still at this version. */
+  expectedVersion: string;
+  /** The batch's fencing token; a newer fence on the row refuses the whole batch. */
+  fence: string | null;
+  decrements: ReadonlyArray<{ quantity: number; reference: string | null }>;
+}
+
+/** `stock` after the whole batch. */
+export type DecidedDecrementBatchOutcome = WriteOutcome<
+  { stock: number },
+  { refusal: 'VERSION_MOVED' },
+  'applied' | 'stale_fence' | 'condition_failed' | 'constraint_violated'
+>;
+
 /** A product insert: refused when the SKU is taken. */
 export type InsertProductOutcome = WriteOutcome<
   ProductEntity,
@@ -327,6 +349,30 @@ WITH changed AS (
 )
 SELECT stock FROM changed`;
 
+/**
+ * The write of a combined batch of decrements, one statement: take the batch's total off the
+ * stock (only if the row is still at version `$2` and no newer fence than `$3` wrote it) and
+ * append one ledger row per decrement. `stock` is NULL when nothing was written; `stale` then
+ * says whether the fence was why. products_stock_non_negative stays the backstop.
+ */
+const DECIDED_DECREMENT_BATCH_SQL = `
+WITH batch AS (
+  SELECT * FROM unnest($4::int[], $5::varchar[]) AS b(quantity, reference)
+), changed AS (
+  UPDATE products p
+     SET stock = p.stock - (SELECT sum(quantity) FROM batch)::int,
+         last_fence = ${advancedFence('p.last_fence', '$3::bigint')},
+         updated_at = now()
+   WHERE p.id = $1 AND p.version = $2::bigint AND NOT ${staleFence('p.last_fence', '$3::bigint')}
+  RETURNING p.id, p.stock
+), ledger AS (
+  INSERT INTO inventory_movements (product_id, delta, reserved_delta, reason, reference, fence)
+  SELECT changed.id, -b.quantity, 0, 'decrement', b.reference, $3::bigint
+    FROM changed CROSS JOIN batch b
+)
+SELECT (SELECT stock FROM changed) AS stock,
+       (SELECT ${staleFence('p.last_fence', '$3::bigint')} FROM products p WHERE p.id = $1) AS stale`;
+
 const STOCK_STATE_COLUMNS = 'id, sku, stock, reserved, version';
 
 interface StockStateRow {
@@ -488,6 +534,35 @@ export class InventoryRepository {
       [sku],
     );
     return row ? toStockState(row) : undefined;
+  }
+
+  /** The snapshot a combined batch of decrements decides from. Undefined: no such SKU. */
+  async readForBatch(sku: string): Promise<BatchStockState | undefined> {
+    const [row] = await this.db.query<StockStateRow & { last_fence: string }>(
+      `SELECT ${STOCK_STATE_COLUMNS}, last_fence FROM products WHERE sku = $1`,
+      [sku],
+    );
+    return row ? { ...toStockState(row), lastFence: row.last_fence } : undefined;
+  }
+
+  /** Writes a batch of decrements the application decided (see DECIDED_DECREMENT_BATCH_SQL). */
+  async decrementDecidedBatch(batch: DecidedDecrementBatch): Promise<DecidedDecrementBatchOutcome> {
+    return unlessConstraint(async () => {
+      const [row] = await this.db.query<{ stock: number | null; stale: boolean | null }>(
+        DECIDED_DECREMENT_BATCH_SQL,
+        [
+          batch.productId,
+          batch.expectedVersion,
+          batch.fence,
+          batch.decrements.map((d) => d.quantity),
+          batch.decrements.map((d) => d.reference),
+        ],
+      );
+      if (row && row.stock !== null) return applied({ stock: row.stock });
+      return row?.stale
+        ? { kind: 'stale_fence' }
+        : { kind: 'condition_failed', refusal: 'VERSION_MOVED' };
+    });
   }
 
   /** Writes a decrement the application decided (see DECIDED_DECREMENT_SQL). */

@@ -63,8 +63,12 @@ describe(InventoryService.name, () => {
 
   beforeEach(async () => {
     test = await newTestService(InventoryService, [
-      // The default strategy: decrement under the SKU lock (see the strategy specs for others).
-      { provide: AppConfig, useValue: { get: () => 'locked' } },
+      // The default strategy: decrement under the SKU lock (see the strategy specs for others),
+      // with combining.
+      {
+        provide: AppConfig,
+        useValue: { get: (key: string) => (key === 'COMBINING_MAX_BATCH' ? 64 : 'locked') },
+      },
     ]);
     ({ sut, locks } = test);
     inventory = test.mock(InventoryRepository);
@@ -80,6 +84,90 @@ describe(InventoryService.name, () => {
       skus.map((sku) => `sku:${sku}`),
       work,
     );
+
+  describe('decrement: combined batches (locked)', () => {
+    const STATE = {
+      productId: PRODUCT_ID,
+      sku: 'MUG',
+      stock: 5,
+      reserved: 1,
+      version: '9',
+      lastFence: '0',
+    };
+
+    /** Decrements these quantities while the SKU lock is held, so that they form one batch. */
+    async function asOneBatch(quantities: number[]) {
+      const held = await locks.acquire('sku:MUG');
+      const answers = quantities.map((quantity, i) =>
+        sut.decrement('MUG', quantity, `ref-${i}`).then(
+          (view) => ({ ok: true, view }),
+          (error: unknown) => ({ ok: false, error }),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      await held.release();
+      return Promise.all(answers);
+    }
+
+    it('takes in order while stock lasts; each answer is the stock after it, or what was left', async () => {
+      inventory.readForBatch.mockResolvedValue(STATE);
+      inventory.reclaimExpiredLines.mockResolvedValue({
+        kind: 'applied',
+        row: { lines: 0, versions: [] },
+      });
+      inventory.decrementDecidedBatch.mockResolvedValue({ kind: 'applied', row: { stock: 1 } });
+      const answers = await asOneBatch([2, 3, 1, 2]);
+      // Two were refused while 1 unit is reserved: expired holds were asked once, found none.
+      expect(inventory.reclaimExpiredLines).toHaveBeenCalledTimes(1);
+      expect(answers).toEqual([
+        { ok: true, view: { sku: 'MUG', stock: 3 } },
+        { ok: false, error: new InsufficientStockError('MUG', 2, 3) },
+        { ok: true, view: { sku: 'MUG', stock: 2 } },
+        { ok: false, error: new InsufficientStockError('MUG', 1, 2) },
+      ]);
+      expect(inventory.decrementDecidedBatch.mock.calls).toEqual([
+        [
+          {
+            productId: PRODUCT_ID,
+            expectedVersion: '9',
+            fence: '2',
+            decrements: [
+              { quantity: 2, reference: 'ref-0' },
+              { quantity: 1, reference: 'ref-2' },
+            ],
+          },
+        ],
+      ]);
+      expect(inventory.decrement).not.toHaveBeenCalled();
+    });
+
+    it('a stale fence fails the whole batch with STALE_FENCE and writes nothing', async () => {
+      inventory.readForBatch.mockResolvedValue({ ...STATE, lastFence: '7' });
+      const answers = await asOneBatch([1, 1]);
+      expect(answers).toEqual([
+        { ok: false, error: new StaleFenceError('sku:MUG') },
+        { ok: false, error: new StaleFenceError('sku:MUG') },
+      ]);
+      expect(inventory.decrementDecidedBatch).not.toHaveBeenCalled();
+    });
+
+    it('a constraint refusing the batch sends each decrement through its own statement', async () => {
+      inventory.readForBatch.mockResolvedValue({ ...STATE, reserved: 0 });
+      inventory.decrementDecidedBatch.mockResolvedValue({
+        kind: 'constraint_violated',
+        constraint: 'products_stock_non_negative',
+      });
+      inventory.decrement
+        .mockResolvedValueOnce({ kind: 'applied', row: [taken('MUG', 1, 4)] })
+        .mockResolvedValueOnce({ kind: 'applied', row: [taken('MUG', 1, 3)] });
+      const answers = await asOneBatch([1, 1]);
+      expect(answers).toEqual([
+        { ok: true, view: { sku: 'MUG', stock: 4 } },
+        { ok: true, view: { sku: 'MUG', stock: 3 } },
+      ]);
+      expect(inventory.decrement).toHaveBeenCalledTimes(2);
+    });
+  });
 
   describe('create and get', () => {
     it('a taken SKU is SKU_TAKEN', async () => {

@@ -2,6 +2,13 @@ import { Injectable, Optional } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
+import {
+  BATCH_ATTEMPTS,
+  Combiner,
+  failed,
+  settle,
+  type Settled,
+} from '../common/combining/combiner';
 import { AppConfig } from '../config/app-config';
 import type { WriteStrategy } from '../config/environment';
 import {
@@ -63,9 +70,17 @@ class StockBackstop extends Error {
   }
 }
 
+/** A decrement waiting in the combiner: `quantity` units, with its ledger reference. */
+interface QueuedDecrement {
+  quantity: number;
+  reference: string | null;
+}
+
 @Injectable()
 export class InventoryService {
   private readonly strategy: WriteStrategy;
+  /** Locked decrements queued per SKU, applied in batches (see decrementCombined). */
+  private readonly combiner: Combiner<QueuedDecrement, StockView> | undefined;
 
   constructor(
     private readonly inventory: InventoryRepository,
@@ -78,6 +93,11 @@ export class InventoryService {
     @Optional() private readonly gate?: SoldOutGate,
   ) {
     this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
+    const maxBatch = config.get('COMBINING_MAX_BATCH');
+    this.combiner =
+      maxBatch > 1
+        ? new Combiner((sku, take) => this.decrementCombined(sku, take), maxBatch)
+        : undefined;
   }
 
   create(product: NewProduct): Promise<ProductEntity> {
@@ -122,15 +142,102 @@ export class InventoryService {
         case 'optimistic':
           return await this.decrementOptimistic(sku, quantity, ref);
         case 'locked':
-          return await this.decrementLocked(sku, quantity, ref);
+          // With an Idempotency-Key the stored answer commits in the request's own
+          // transaction, which a batch's statement cannot share: it takes the lock alone.
+          if (!this.combiner || inLock || this.db.hasParticipant) {
+            return await this.decrementLocked(sku, quantity, ref);
+          }
+          return await this.combiner.submit(sku, { quantity, reference: ref });
       }
     } catch (error) {
-      if (!(error instanceof StockBackstop)) throw error;
-      // The failed statement's transaction is over: read what is really available now.
-      const product = await this.inventory.readStock(sku);
-      const available = product ? product.stock - product.reserved : 0;
-      throw new InsufficientStockError(sku, available, quantity);
+      throw await this.backstopAnswered(error, sku, quantity);
     }
+  }
+
+  /** A StockBackstop becomes INSUFFICIENT_STOCK with what is really available now. */
+  private async backstopAnswered(error: unknown, sku: string, quantity: number): Promise<unknown> {
+    if (!(error instanceof StockBackstop)) return error;
+    // The failed statement's transaction is over: read what is really available now.
+    const product = await this.inventory.readStock(sku);
+    const available = product ? product.stock - product.reserved : 0;
+    return new InsufficientStockError(sku, available, quantity);
+  }
+
+  /**
+   * The combiner's batch (see Combiner and CouponsService.redeemCombined): under the SKU's
+   * lock, the decrements of this SKU queued in this process. One alone takes the one-statement
+   * path; several are read once, taken in order while stock lasts, and written by one
+   * statement (readForBatch, decrementDecidedBatch): each gets the stock left after it, or
+   * INSUFFICIENT_STOCK with what was available at its turn, as if it had come alone.
+   */
+  @Locked((sku: string) => skuLockKey(sku))
+  private async decrementCombined(
+    sku: string,
+    take: () => readonly QueuedDecrement[],
+  ): Promise<Array<Settled<StockView>>> {
+    const queued = take();
+    const { fence } = this.change(sku, 0);
+    const [only] = queued;
+    if (only && queued.length === 1) {
+      return [await settle(() => this.decrementLocked(sku, only.quantity, only.reference))];
+    }
+    let reclaimed = false;
+    for (let attempt = 1; attempt <= BATCH_ATTEMPTS; attempt++) {
+      const state = await this.inventory.readForBatch(sku);
+      if (!state) return queued.map(() => failed(new ProductNotFoundError(sku)));
+      if (fence !== null && BigInt(state.lastFence) > BigInt(fence)) {
+        return queued.map(() => failed(this.fencing.staleFence(skuLockKey(sku))));
+      }
+      let available = state.stock - state.reserved;
+      let stock = state.stock;
+      const verdicts = queued.map(({ quantity }) => {
+        if (quantity > available) return { taken: false as const, available };
+        available -= quantity;
+        stock -= quantity;
+        return { taken: true as const, stock };
+      });
+      const taken = queued.filter((_, i) => verdicts[i]?.taken);
+      if (taken.length < queued.length && state.reserved > 0 && !reclaimed) {
+        // Expired holds give their reservations back once per batch, then it is judged again.
+        reclaimed = true;
+        const outcome = await this.inventory.reclaimExpiredLines([{ sku, fence }]);
+        if (outcome.kind === 'stale_fence') throw this.staleOf([sku]);
+        await this.openGates(outcome.row.versions);
+        if (outcome.row.lines > 0) continue;
+      }
+      if (taken.length === 0) {
+        if (state.stock === 0 && this.gate?.enabled) await this.gate.closeSku(sku, state.version);
+      } else {
+        const outcome = await this.inventory.decrementDecidedBatch({
+          productId: state.productId,
+          expectedVersion: state.version,
+          fence,
+          decrements: taken,
+        });
+        // Moved under the lock (a lock-free writer) or refused by a constraint: try again,
+        // then fall back to one statement each, which decides every race on its own.
+        if (outcome.kind === 'condition_failed') continue;
+        if (outcome.kind === 'constraint_violated') break;
+        if (outcome.kind === 'stale_fence') {
+          return queued.map(() => failed(this.fencing.staleFence(skuLockKey(sku))));
+        }
+      }
+      return queued.map((request, i): Settled<StockView> => {
+        const verdict = verdicts[i];
+        if (!verdict) throw new Error('a batch verdict is missing');
+        return verdict.taken
+          ? { ok: true, value: { sku: state.sku, stock: verdict.stock } }
+          : failed(new InsufficientStockError(sku, verdict.available, request.quantity));
+      });
+    }
+    // A StockBackstop is worded per request by decrement(), which each member returns to.
+    const answers: Array<Settled<StockView>> = [];
+    for (const request of queued) {
+      answers.push(
+        await settle(() => this.decrementLocked(sku, request.quantity, request.reference)),
+      );
+    }
+    return answers;
   }
 
   @Locked((sku: string) => skuLockKey(sku))

@@ -96,6 +96,17 @@ export class Combiner<Req, Res> {
   }
 }
 
+/**
+ * Attempts of a combined batch whose row moved under it (a writer without the lock), before
+ * the batch goes one request at a time.
+ */
+export const BATCH_ATTEMPTS = 3;
+
+/** A member's failure. */
+export function failed(error: unknown): Settled<never> {
+  return { ok: false, error };
+}
+
 /** Runs `work`, capturing its result or its error as a Settled. */
 export async function settle<T>(work: () => Promise<T>): Promise<Settled<T>> {
   try {

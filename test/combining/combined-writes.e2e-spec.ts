@@ -3,9 +3,12 @@ import { Pool } from 'pg';
 import type { Combiner } from '../../src/common/combining/combiner';
 import { CouponsRepository } from '../../src/coupons/coupons.repository';
 import { couponLockKey, CouponsService } from '../../src/coupons/coupons.service';
+import { InventoryRepository } from '../../src/inventory/inventory.repository';
+import { InventoryService, skuLockKey } from '../../src/inventory/inventory.service';
 import { startApp, type RunningApp } from '../support/app';
 import {
   createCoupon,
+  createProduct,
   expectProblem,
   redeem,
   uid,
@@ -17,14 +20,15 @@ import { waitFor } from '../support/ports';
 import { TEST_DATABASE_URL } from '../support/test-env';
 
 /**
- * Combining (CouponsService.redeemCombined): redeems of one coupon queued in one instance are
- * judged in order and written by one statement. Each request must still get exactly the answer
- * it would have got alone, and the counters must equal the ledger.
+ * Combining (CouponsService.redeemCombined, InventoryService.decrementCombined): redeems of one
+ * coupon, or decrements of one SKU, queued in one instance are judged in order and written by
+ * one statement. Each request must still get exactly the answer it would have got alone, and
+ * the counters must equal the ledger.
  *
- * The test holds the coupon's lock itself, queues the requests one by one (so their order is
+ * The test holds the key's lock itself, queues the requests one by one (so their order is
  * known), then lets go: the combiner takes them all as one batch.
  */
-describe('combined redeems', () => {
+describe('combined writes', () => {
   let running: RunningApp;
   let db: Pool;
 
@@ -38,28 +42,26 @@ describe('combined redeems', () => {
     await db?.end();
   });
 
-  /** The service's combiner; private, read here only to know a request is queued. */
-  function combiner(): Combiner<unknown, unknown> {
-    const service: unknown = running.app.get(CouponsService);
+  /** A service's combiner; private, read here only to know a request is queued. */
+  function combinerOf(service: unknown): Combiner<unknown, unknown> {
     return (service as { combiner: Combiner<unknown, unknown> }).combiner;
   }
 
   /**
-   * Sends each redeem while `code`'s lock is held elsewhere, waiting until it is queued before
-   * sending the next, then releases the lock; resolves with every answer, in order.
+   * Sends each request while `lockKey` is held here, waiting until it is queued before sending
+   * the next, then releases the lock; resolves with every answer, in order.
    */
   async function asOneBatch(
-    code: string,
-    bodies: ReadonlyArray<{ customerId: string; orderId: string; orderAmount: number }>,
+    target: { lockKey: string; key: string; path: string; combiner: Combiner<unknown, unknown> },
+    bodies: readonly object[],
   ): Promise<Array<ApiResponse<unknown>>> {
-    const locks = running.app.get(LockService);
-    const held: Lock = await locks.acquire(couponLockKey(code));
+    const held: Lock = await running.app.get(LockService).acquire(target.lockKey);
     const answers: Array<Promise<ApiResponse<unknown>>> = [];
     try {
       for (const [i, body] of bodies.entries()) {
-        answers.push(running.api.post(`/v1/coupons/${code}/redeem`, body));
-        await waitFor(`redeem ${i + 1} queued`, () =>
-          Promise.resolve(combiner().queued(code) === i + 1),
+        answers.push(running.api.post(target.path, body));
+        await waitFor(`request ${i + 1} queued`, () =>
+          Promise.resolve(target.combiner.queued(target.key) === i + 1),
         );
       }
     } finally {
@@ -67,6 +69,13 @@ describe('combined redeems', () => {
     }
     return Promise.all(answers);
   }
+
+  const coupon = (code: string) => ({
+    lockKey: couponLockKey(code),
+    key: code,
+    path: `/v1/coupons/${code}/redeem`,
+    combiner: combinerOf(running.app.get(CouponsService)),
+  });
 
   async function countersAgainstLedger(code: string) {
     const { rows } = await db.query<{ redeemed: number; active: number; customers: unknown }>(
@@ -81,14 +90,14 @@ describe('combined redeems', () => {
   }
 
   it('gives each request of a mixed batch its own exact answer, written by one statement', async () => {
-    const coupon = await createCoupon(running.admin, {
+    const created = await createCoupon(running.admin, {
       discountType: 'fixed',
       discountValue: 500,
       maxRedemptions: 4,
       perCustomerLimit: 1,
       minOrderAmount: 1000,
     });
-    const code = coupon.code;
+    const code = created.code;
     const earlier = await redeem(running.api, code, { customerId: 'cust-x', orderId: uid('ORD') });
     const order1 = uid('ORD');
     const batch = [
@@ -103,7 +112,7 @@ describe('combined redeems', () => {
     ];
     const write = jest.spyOn(running.app.get(CouponsRepository), 'writeDecidedBatch');
     try {
-      const answers = await asOneBatch(code, batch);
+      const answers = await asOneBatch(coupon(code), batch);
 
       expect(write).toHaveBeenCalledTimes(1);
       expect(write.mock.calls[0]?.[0].redemptions.map((r) => r.customerId)).toEqual([
@@ -147,8 +156,8 @@ describe('combined redeems', () => {
   });
 
   it('refuses a whole batch of a sold-out coupon without writing, each with COUPON_EXHAUSTED', async () => {
-    const coupon = await createCoupon(running.admin, { maxRedemptions: 1 });
-    await redeem(running.api, coupon.code);
+    const { code } = await createCoupon(running.admin, { maxRedemptions: 1 });
+    await redeem(running.api, code);
     const write = jest.spyOn(running.app.get(CouponsRepository), 'writeDecidedBatch');
     try {
       const bodies = [1, 2, 3].map(() => ({
@@ -156,12 +165,49 @@ describe('combined redeems', () => {
         orderId: uid('ORD'),
         orderAmount: 5000,
       }));
-      const answers = await asOneBatch(coupon.code, bodies);
+      const answers = await asOneBatch(coupon(code), bodies);
       for (const answer of answers) expectProblem(answer, 409, 'COUPON_EXHAUSTED');
       expect(write).not.toHaveBeenCalled();
-      expect(await countersAgainstLedger(coupon.code)).toMatchObject({ redeemed: 1, active: 1 });
+      expect(await countersAgainstLedger(code)).toMatchObject({ redeemed: 1, active: 1 });
     } finally {
       write.mockRestore();
+    }
+  });
+
+  it('takes stock for each decrement of a batch while it lasts, and the stock equals its ledger', async () => {
+    const sku = uid('SKU');
+    await createProduct(running.admin, { sku, stock: 5 });
+    const decrement = jest.spyOn(running.app.get(InventoryRepository), 'decrementDecidedBatch');
+    try {
+      const answers = await asOneBatch(
+        {
+          lockKey: skuLockKey(sku),
+          key: sku,
+          path: `/v1/products/${sku}/decrement`,
+          combiner: combinerOf(running.app.get(InventoryService)),
+        },
+        [2, 4, 1, 2, 1].map((quantity, i) => ({ quantity, reference: `batch-${i}` })),
+      );
+      expect(decrement).toHaveBeenCalledTimes(1);
+      expect(answers.map((a) => a.status)).toEqual([200, 409, 200, 200, 409]);
+      expect(answers[0]?.body).toEqual({ sku, stock: 3 });
+      expect(answers[2]?.body).toEqual({ sku, stock: 2 });
+      expect(answers[3]?.body).toEqual({ sku, stock: 0 });
+      expectProblem(answers[1] as ApiResponse<unknown>, 409, 'INSUFFICIENT_STOCK');
+      expect(answers[1]?.body).toMatchObject({ available: 3, requested: 4 });
+      expectProblem(answers[4] as ApiResponse<unknown>, 409, 'INSUFFICIENT_STOCK');
+      expect(answers[4]?.body).toMatchObject({ available: 0, requested: 1 });
+      const { rows } = await db.query<{ stock: number; moved: number; refs: string[] }>(
+        `SELECT p.stock, p.initial_stock + sum(m.delta)::int AS moved,
+                array_agg(m.reference ORDER BY m.reference) AS refs
+           FROM products p JOIN inventory_movements m ON m.product_id = p.id
+          WHERE p.sku = $1 AND m.reason = 'decrement'
+          GROUP BY p.id`,
+        [sku],
+      );
+      expect(rows).toEqual([{ stock: 0, moved: 0, refs: ['batch-0', 'batch-2', 'batch-3'] }]);
+    } finally {
+      decrement.mockRestore();
     }
   });
 });
