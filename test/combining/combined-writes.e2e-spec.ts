@@ -193,9 +193,9 @@ describe('combined writes', () => {
       expect(answers[0]?.body).toEqual({ sku, stock: 3 });
       expect(answers[2]?.body).toEqual({ sku, stock: 2 });
       expect(answers[3]?.body).toEqual({ sku, stock: 0 });
-      expectProblem(answers[1] as ApiResponse<unknown>, 409, 'INSUFFICIENT_STOCK');
+      expectProblem(answers[1], 409, 'INSUFFICIENT_STOCK');
       expect(answers[1]?.body).toMatchObject({ available: 3, requested: 4 });
-      expectProblem(answers[4] as ApiResponse<unknown>, 409, 'INSUFFICIENT_STOCK');
+      expectProblem(answers[4], 409, 'INSUFFICIENT_STOCK');
       expect(answers[4]?.body).toMatchObject({ available: 0, requested: 1 });
       const { rows } = await db.query<{ stock: number; moved: number; refs: string[] }>(
         `SELECT p.stock, p.initial_stock + sum(m.delta)::int AS moved,
