@@ -1,18 +1,12 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
 import { AppConfig } from '../config/app-config';
 import type { WriteStrategy } from '../config/environment';
-import {
-  ConcurrencyControl,
-  effectiveStrategy,
-  VersionConflict,
-} from '../database/concurrency-control';
-import { TransactionRunner } from '../database/transaction-runner';
-import { FencingMetrics } from '../metrics/fencing.metrics';
-import { SoldOutGate } from '../gate/sold-out-gate';
-import { StrategyMetrics } from '../metrics/strategy.metrics';
+import { effectiveStrategy, VersionConflict } from '../database/concurrency-control';
+import { GuardedWrites } from '../database/guarded-writes';
+import type { TransactionRunner } from '../database/transaction-runner';
 import type { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,
@@ -66,17 +60,14 @@ class StockBackstop extends Error {
 @Injectable()
 export class InventoryService {
   private readonly strategy: WriteStrategy;
+  private readonly db: TransactionRunner;
 
   constructor(
     private readonly inventory: InventoryRepository,
-    private readonly db: TransactionRunner,
-    private readonly fencing: FencingMetrics,
-    private readonly strategies: StrategyMetrics,
-    private readonly control: ConcurrencyControl,
+    private readonly writes: GuardedWrites,
     config: AppConfig,
-    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
-    @Optional() private readonly gate?: SoldOutGate,
   ) {
+    this.db = writes.db;
     this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
   }
 
@@ -109,7 +100,8 @@ export class InventoryService {
   ): Promise<StockView> {
     const ref = reference ?? null;
     const inLock = currentLock() !== undefined;
-    if (!inLock && this.gate?.enabled && (await this.gate.refusesDecrement(sku))) {
+    const gate = this.writes.gate;
+    if (!inLock && gate && (await gate.refusesDecrement(sku))) {
       // PostgreSQL's own last answer for this SKU: nothing available (stock 0).
       throw new InsufficientStockError(sku, 0, quantity);
     }
@@ -164,7 +156,7 @@ export class InventoryService {
     quantity: number,
     reference: string | null,
   ): Promise<StockView> {
-    return this.control.pessimistic('sku', async () => {
+    return this.writes.control.pessimistic('sku', async () => {
       const state = await this.decideDecrement(sku, quantity, () => this.inventory.lockStock(sku));
       return this.writeDecided('pessimistic', state, quantity, reference, null);
     });
@@ -179,7 +171,7 @@ export class InventoryService {
     quantity: number,
     reference: string | null,
   ): Promise<StockView> {
-    return this.control.optimistic('sku', async () => {
+    return this.writes.control.optimistic('sku', async () => {
       const state = await this.decideDecrement(sku, quantity, () => this.inventory.readStock(sku));
       return this.db.change(() =>
         this.writeDecided('optimistic', state, quantity, reference, state.version),
@@ -241,7 +233,7 @@ export class InventoryService {
     sku: string,
     quantity: number,
   ): Error {
-    if (!this.strategies.backstop(strategy, 'sku', constraint)) {
+    if (!this.writes.backstop(strategy, 'sku', constraint)) {
       return new Error(`stock change of ${sku} violated ${constraint}`);
     }
     return new StockBackstop(sku, quantity);
@@ -370,7 +362,7 @@ export class InventoryService {
    * stands for all.
    */
   private staleOf(skus: readonly string[]): Error {
-    return this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    return this.writes.staleFence(skuLockKey(skus[0] ?? ''));
   }
 
   private fences(skus: readonly string[]): SkuFence[] {
@@ -395,11 +387,12 @@ export class InventoryService {
    */
   private async closeGate(lines: readonly StockLine[]): Promise<void> {
     const [line] = lines;
-    if (!this.gate?.enabled || lines.length !== 1 || !line) return;
+    const gate = this.writes.gate;
+    if (!gate || lines.length !== 1 || !line) return;
     if (line.refusal !== 'INSUFFICIENT_STOCK' || !line.fromSnapshot || line.version === null)
       return;
     if (line.stock !== 0 || line.available !== 0) return;
-    await this.gate.closeSku(line.sku, line.version);
+    await gate.closeSku(line.sku, line.version);
   }
 
   /**
@@ -407,14 +400,8 @@ export class InventoryService {
    * hold's cancel, sweep or reclaim) opens the SKUs' gates at the versions it committed, after
    * COMMIT and before the answer (TransactionRunner.afterCommit), on every instance.
    */
-  private async openGates(
-    products: ReadonlyArray<{ sku: string; version: string }>,
-  ): Promise<void> {
-    const gate = this.gate;
-    if (!gate?.enabled) return;
-    for (const { sku, version } of products) {
-      await this.db.afterCommit(() => gate.openSku(sku, version));
-    }
+  private openGates(products: ReadonlyArray<{ sku: string; version: string }>): Promise<void> {
+    return this.writes.openGates(products, (gate, { sku, version }) => gate.openSku(sku, version));
   }
 
   async movements(
@@ -446,7 +433,7 @@ export class InventoryService {
   private refusal(outcome: Exclude<RestockOutcome, { kind: 'applied' }>): Error {
     if (outcome.kind === 'not_found') return new ProductNotFoundError(outcome.key ?? '');
     if (outcome.kind === 'stale_fence')
-      return this.fencing.staleFence(skuLockKey(outcome.key ?? ''));
+      return this.writes.staleFence(skuLockKey(outcome.key ?? ''));
     const { lines } = outcome;
     const first = (reason: StockRefusal): StockLine | undefined =>
       lines.find((line) => line.refusal === reason);
