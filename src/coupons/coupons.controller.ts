@@ -2,7 +2,8 @@ import { CustomerRateLimited } from '../rate-limit/rate-limit.decorators';
 import { Body, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { AdminOnly, ApiController } from '../auth';
 import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
-import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { AdminCreate } from '../common/http/admin-create.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import { REDEEM_REFUSALS } from './coupons.errors';
 import { CouponsService } from './coupons.service';
@@ -33,10 +34,7 @@ export class CouponsController {
   constructor(private readonly coupons: CouponsService) {}
 
   @Post()
-  @AdminOnly()
-  @Idempotent(CouponView.of)
-  @ApiCreated(CouponView, { summary: 'Create a coupon' })
-  @ApiProblems(['COUPON_CODE_TAKEN', ...WRITE_FAULTS])
+  @AdminCreate(CouponView, { summary: 'Create a coupon' }, ['COUPON_CODE_TAKEN'])
   async create(@Body() body: CreateCouponDto): Promise<CouponView> {
     return CouponView.of(await this.coupons.create(body));
   }
@@ -63,18 +61,19 @@ export class CouponsController {
   }
 
   @Post('batch')
-  @AdminOnly()
-  @Idempotent(CouponBatchView.of)
-  @ApiCreated(CouponBatchView, {
-    summary: 'Create many coupons with the same rules and random codes, all or nothing',
-    description:
-      'Creates `count` (1-10,000) coupons in one transaction, each with the rules given ' +
-      '(the fields of POST /v1/coupons but `code`) and the code `prefix` + 12 random ' +
-      'symbols of 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L), from a CSPRNG. A code ' +
-      'that exists already is never reused: it is regenerated. Send an Idempotency-Key: a ' +
-      'retry then returns the same codes and creates nothing.',
-  })
-  @ApiProblems(['BATCH_CODES_EXHAUSTED', ...WRITE_FAULTS])
+  @AdminCreate(
+    CouponBatchView,
+    {
+      summary: 'Create many coupons with the same rules and random codes, all or nothing',
+      description:
+        'Creates `count` (1-10,000) coupons in one transaction, each with the rules given ' +
+        '(the fields of POST /v1/coupons but `code`) and the code `prefix` + 12 random ' +
+        'symbols of 23456789ABCDEFGHJKMNPQRSTUVWXYZ (no 0/O, 1/I/L), from a CSPRNG. A code ' +
+        'that exists already is never reused: it is regenerated. Send an Idempotency-Key: a ' +
+        'retry then returns the same codes and creates nothing.',
+    },
+    ['BATCH_CODES_EXHAUSTED'],
+  )
   async createBatch(@Body() body: CreateCouponBatchDto): Promise<CouponBatchView> {
     return CouponBatchView.of(await this.coupons.createBatch(body));
   }

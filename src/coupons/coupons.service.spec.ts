@@ -9,6 +9,7 @@ import {
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import { StaleFenceError } from '../common/errors/stale-fence';
 import { AppConfig } from '../config/app-config';
+import { GuardedWrites } from '../database/guarded-writes';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { INVARIANTS, StrategyMetrics } from '../metrics/strategy.metrics';
@@ -125,6 +126,8 @@ describe(CouponsService.name, () => {
   async function build(strategy: RedeemStrategy = 'locked'): Promise<void> {
     await test?.close();
     test = await newTestService(CouponsService, [
+      // Real, so that the service reaches the mocks below through it as in the app.
+      GuardedWrites,
       { provide: AppConfig, useValue: configWith(strategy) },
     ]);
     sut = test.sut;

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InvalidCursorError, RequestValidationError } from '../common/errors/domain-error';
 import {
   decodeCursor,
@@ -17,15 +17,9 @@ import {
   settle,
   type Settled,
 } from '../common/combining/combiner';
-import {
-  ConcurrencyControl,
-  effectiveStrategy,
-  VersionConflict,
-} from '../database/concurrency-control';
-import { TransactionRunner } from '../database/transaction-runner';
-import { FencingMetrics } from '../metrics/fencing.metrics';
-import { SoldOutGate } from '../gate/sold-out-gate';
-import { StrategyMetrics } from '../metrics/strategy.metrics';
+import { effectiveStrategy, VersionConflict } from '../database/concurrency-control';
+import { GuardedWrites } from '../database/guarded-writes';
+import type { TransactionRunner } from '../database/transaction-runner';
 import { randomCodes } from './coupon-codes';
 import {
   canonicalCode,
@@ -156,17 +150,14 @@ export class CouponsService {
   private readonly strategy: RedeemStrategy;
   /** Locked redeems queued per coupon code, applied in batches (see redeemCombined). */
   private readonly combiner: Combiner<RedeemInput, RedemptionRecord> | undefined;
+  private readonly db: TransactionRunner;
 
   constructor(
     private readonly coupons: CouponsRepository,
-    private readonly db: TransactionRunner,
-    private readonly fencing: FencingMetrics,
-    private readonly strategies: StrategyMetrics,
-    private readonly control: ConcurrencyControl,
+    private readonly writes: GuardedWrites,
     config: AppConfig,
-    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
-    @Optional() private readonly gate?: SoldOutGate,
   ) {
+    this.db = writes.db;
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
     const maxBatch = config.get('COMBINING_MAX_BATCH');
     this.combiner =
@@ -294,7 +285,7 @@ export class CouponsService {
         case 'not_found':
           throw new CouponNotFoundError(canonical);
         case 'stale_fence':
-          throw this.fencing.staleFence(couponLockKey(code));
+          throw this.writes.staleFence(couponLockKey(code));
         case 'condition_failed':
           if (outcome.refusal === 'WINDOW_INVALID') throw windowError();
           throw new LimitBelowUsageError(
@@ -342,9 +333,10 @@ export class CouponsService {
   ): Promise<RedemptionRecord> {
     const inLock = currentLock() !== undefined;
     // Inside an order or a hold the keys are held already: nothing left to save there.
-    if (!inLock && this.gate?.enabled) {
+    const gate = this.writes.gate;
+    if (!inLock && gate) {
       const code = canonicalCode(input.code);
-      if (await this.gate.refusesRedeem(code, input.orderId, input.orderAmount)) {
+      if (await gate.refusesRedeem(code, input.orderId, input.orderAmount)) {
         // The database's own last answer for this coupon, word for word (refusalError).
         throw new CouponExhaustedError(code);
       }
@@ -390,7 +382,7 @@ export class CouponsService {
       );
       if (!state) return inputs.map(() => failed(new CouponNotFoundError(code)));
       if (fence !== null && BigInt(state.coupon.lastFence) > BigInt(fence)) {
-        return inputs.map(() => failed(this.fencing.staleFence(couponLockKey(code))));
+        return inputs.map(() => failed(this.writes.staleFence(couponLockKey(code))));
       }
       const verdicts = decideBatch(state, inputs);
       const refusals = verdicts.map((verdict) => verdict.refusal);
@@ -399,8 +391,9 @@ export class CouponsService {
         reclaimed = true;
         if ((await this.reclaimExpired(code, fence)) > 0) continue;
       }
-      if (state.gate && this.gate?.enabled && refusals.includes('COUPON_EXHAUSTED')) {
-        await this.gate.closeCoupon(code, state.gate);
+      const gate = this.writes.gate;
+      if (state.gate && gate && refusals.includes('COUPON_EXHAUSTED')) {
+        await gate.closeCoupon(code, state.gate);
       }
       const admitted = inputs.filter((_, i) => verdicts[i]?.refusal === null);
       let written: RedemptionRecord[] = [];
@@ -421,7 +414,7 @@ export class CouponsService {
         if (outcome.kind === 'condition_failed') continue;
         if (outcome.kind === 'constraint_violated') break;
         if (outcome.kind === 'stale_fence') {
-          return inputs.map(() => failed(this.fencing.staleFence(couponLockKey(code))));
+          return inputs.map(() => failed(this.writes.staleFence(couponLockKey(code))));
         }
         written = outcome.row;
       }
@@ -473,8 +466,9 @@ export class CouponsService {
           outcome = await this.coupons.redeem(command);
         }
         if (outcome.kind === 'applied') return outcome.row;
-        if (outcome.kind === 'condition_failed' && outcome.gate && this.gate?.enabled) {
-          await this.gate.closeCoupon(command.code, outcome.gate);
+        const gate = this.writes.gate;
+        if (outcome.kind === 'condition_failed' && outcome.gate && gate) {
+          await gate.closeCoupon(command.code, outcome.gate);
         }
         throw this.redeemRefused(command, outcome);
       });
@@ -503,7 +497,7 @@ export class CouponsService {
       case 'not_found':
         return new CouponNotFoundError(command.code);
       case 'stale_fence':
-        return this.fencing.staleFence(couponLockKey(command.code));
+        return this.writes.staleFence(couponLockKey(command.code));
       case 'condition_failed':
         return refusalError(outcome.refusal, outcome.coupon, command);
       case 'constraint_violated':
@@ -523,7 +517,7 @@ export class CouponsService {
    */
   private redeemPessimistic(input: RedeemInput): Promise<RedemptionRecord> {
     const code = canonicalCode(input.code);
-    return this.control.pessimistic('coupon', async () => {
+    return this.writes.control.pessimistic('coupon', async () => {
       const read = () => this.coupons.lockForRedeem(code, input.customerId, input.orderId);
       let state = await read();
       if (!state) throw new CouponNotFoundError(code);
@@ -546,7 +540,7 @@ export class CouponsService {
   private redeemOptimistic(input: RedeemInput): Promise<RedemptionRecord> {
     const code = canonicalCode(input.code);
     let reclaimed = false;
-    return this.control.optimistic('coupon', async () => {
+    return this.writes.control.optimistic('coupon', async () => {
       const read = () => this.coupons.readForRedeem(code, input.customerId, input.orderId);
       let state = await read();
       if (!state) throw new CouponNotFoundError(code);
@@ -609,7 +603,7 @@ export class CouponsService {
     command: { code: string; customerId: string; orderId: string },
     constraint: string,
   ): Error {
-    if (!this.strategies.backstop(strategy, 'coupon', constraint)) {
+    if (!this.writes.backstop(strategy, 'coupon', constraint)) {
       return new Error(`redeem of ${command.code} violated ${constraint}`);
     }
     switch (constraint) {
@@ -647,7 +641,7 @@ export class CouponsService {
       case 'not_found':
         throw new CouponNotFoundError(code);
       case 'stale_fence':
-        throw this.fencing.staleFence(couponLockKey(code));
+        throw this.writes.staleFence(couponLockKey(code));
       case 'condition_failed':
         throw refusalError(outcome.refusal, outcome.coupon, { ...input, orderId: input.holdId });
     }
@@ -667,7 +661,7 @@ export class CouponsService {
       orderId,
       this.fenceOf(couponLockKey(code)),
     );
-    if (outcome.kind === 'stale_fence') throw this.fencing.staleFence(couponLockKey(code));
+    if (outcome.kind === 'stale_fence') throw this.writes.staleFence(couponLockKey(code));
     return outcome.kind === 'applied' ? outcome.row : undefined;
   }
 
@@ -691,13 +685,13 @@ export class CouponsService {
    */
   private async reclaimExpired(code: string, fence: string | null): Promise<number> {
     const outcome = await this.coupons.reclaimExpiredUses([{ code, fence }]);
-    if (outcome.kind === 'stale_fence') throw this.fencing.staleFence(couponLockKey(code));
+    if (outcome.kind === 'stale_fence') throw this.writes.staleFence(couponLockKey(code));
     await this.openGates(outcome.row.versions);
     return outcome.row.count;
   }
 
   private staleOf(codes: readonly string[]): Error {
-    return this.fencing.staleFence(couponLockKey(codes[0] ?? ''));
+    return this.writes.staleFence(couponLockKey(codes[0] ?? ''));
   }
 
   async getRedemption(id: string): Promise<RedemptionRecord> {
@@ -735,7 +729,7 @@ export class CouponsService {
         case 'not_found':
           throw new RedemptionNotFoundError(id);
         case 'stale_fence':
-          throw this.fencing.staleFence(couponLockKey(code));
+          throw this.writes.staleFence(couponLockKey(code));
         case 'condition_failed':
           if (outcome.refusal === 'ALREADY_RELEASED') return outcome.record;
           throw new RedemptionHeldByOrderError(id, outcome.orderId ?? 'unknown');
@@ -765,12 +759,10 @@ export class CouponsService {
    * a PATCH) opens its coupons' sold-out gates at the versions it committed, after COMMIT and
    * before the request answers (TransactionRunner.afterCommit): on every instance at once.
    */
-  private async openGates(versions: readonly CouponVersion[]): Promise<void> {
-    const gate = this.gate;
-    if (!gate?.enabled) return;
-    for (const { code, version } of versions) {
-      await this.db.afterCommit(() => gate.openCoupon(code, version));
-    }
+  private openGates(versions: readonly CouponVersion[]): Promise<void> {
+    return this.writes.openGates(versions, (gate, { code, version }) =>
+      gate.openCoupon(code, version),
+    );
   }
 
   private fenceOf(key: string): string | null {

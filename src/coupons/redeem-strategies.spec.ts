@@ -9,6 +9,7 @@ import {
   ConcurrencyControl,
   effectiveStrategy,
 } from '../database/concurrency-control';
+import { GuardedWrites } from '../database/guarded-writes';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { StrategyMetrics } from '../metrics/strategy.metrics';
@@ -78,6 +79,7 @@ async function serviceWith(env: Record<string, string>) {
     imports: [LockModule.forRoot({ backend: 'memory' })],
     providers: [
       CouponsService,
+      GuardedWrites,
       ConcurrencyControl,
       { provide: CouponsRepository, useValue: repository },
       { provide: TransactionRunner, useValue: db },

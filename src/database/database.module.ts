@@ -6,6 +6,7 @@ import { FaultInjectionModule } from '../fault-injection/fault-injection.module'
 import { dataSourceOptions } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
 import { ConcurrencyControl } from './concurrency-control';
+import { GuardedWrites } from './guarded-writes';
 import { TransactionRunner } from './transaction-runner';
 
 const logger = new Logger('Database');
@@ -29,8 +30,8 @@ const logger = new Logger('Database');
       }),
     }),
   ],
-  providers: [TransactionRunner, ConcurrencyControl],
-  exports: [TransactionRunner, ConcurrencyControl],
+  providers: [TransactionRunner, ConcurrencyControl, GuardedWrites],
+  exports: [TransactionRunner, ConcurrencyControl, GuardedWrites],
 })
 export class DatabaseModule implements OnModuleInit {
   constructor(

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { applied, type WriteOutcome } from '../database/write-outcome';
 import type { IdempotencyStatus } from './idempotency-key.entity';
 
 /** A stored response, exactly as first sent. */
@@ -27,11 +28,20 @@ export interface Claim {
   token: string;
 }
 
-export type ClaimResult =
-  | { outcome: 'claimed'; claim: Claim }
-  | { outcome: 'exists'; existing: ExistingKey }
-  /** The row changed between snapshot and conflict check (a concurrent claim): ask again. */
-  | { outcome: 'retry' };
+/**
+ * What stopped a claim: the key's current use, for the caller to replay or refuse; or null when
+ * the conflicting row is not in the statement's snapshot (a concurrent claim committed it after
+ * the snapshot, which ON CONFLICT does see): the next statement sees it, ask again.
+ */
+export interface KeyInUse {
+  existing: ExistingKey | null;
+}
+
+/**
+ * `applied`: the key is ours (new, expired, or our own request's claim abandoned for longer
+ * than the takeover time); `condition_failed`: the key is in use (see KeyInUse).
+ */
+export type ClaimOutcome = WriteOutcome<Claim, KeyInUse, 'applied' | 'condition_failed'>;
 
 interface ClaimRow {
   claimed: boolean;
@@ -50,7 +60,7 @@ interface ClaimRow {
  * for the caller to replay or refuse.
  *
  * The outer SELECT reads the statement's snapshot, so a row committed by a concurrent claim
- * after the snapshot (which ON CONFLICT does see) may be invisible to it: zero rows, "retry".
+ * after the snapshot (which ON CONFLICT does see) may be invisible to it: zero rows, ask again.
  */
 const CLAIM_SQL = `
 WITH claim AS (
@@ -126,7 +136,7 @@ export class IdempotencyKeyRepository {
     fingerprint: string,
     ttlMs: number,
     takeoverMs: number,
-  ): Promise<ClaimResult> {
+  ): Promise<ClaimOutcome> {
     const rows = await this.dataSource.query<ClaimRow[]>(CLAIM_SQL, [
       scope,
       key,
@@ -135,10 +145,10 @@ export class IdempotencyKeyRepository {
       takeoverMs,
     ]);
     const row = rows[0];
-    if (!row) return { outcome: 'retry' };
-    if (row.claimed) return { outcome: 'claimed', claim: { scope, key, token: row.token ?? '' } };
+    if (!row) return { kind: 'condition_failed', existing: null };
+    if (row.claimed) return applied({ scope, key, token: row.token ?? '' });
     return {
-      outcome: 'exists',
+      kind: 'condition_failed',
       existing: {
         fingerprint: row.fingerprint ?? '',
         status: row.status ?? 'in_progress',

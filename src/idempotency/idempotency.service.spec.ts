@@ -7,7 +7,7 @@ import {
   PURGE_BATCH_SIZE,
 } from './idempotency.constants';
 import { IdempotencyService } from './idempotency.service';
-import type { Claim, ClaimResult, IdempotencyKeyRepository } from './idempotency-key.repository';
+import type { Claim, ClaimOutcome, IdempotencyKeyRepository } from './idempotency-key.repository';
 
 const FP = 'a'.repeat(64);
 const OTHER_FP = 'b'.repeat(64);
@@ -15,7 +15,7 @@ const CLAIM: Claim = { scope: 's', key: 'k', token: '2025-01-01 00:00:00.123456+
 
 function fakeRepository() {
   return {
-    claim: jest.fn<Promise<ClaimResult>, [string, string, string, number, number]>(),
+    claim: jest.fn<Promise<ClaimOutcome>, [string, string, string, number, number]>(),
     complete: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
     completeWith: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
     release: jest.fn<Promise<boolean>, unknown[]>().mockResolvedValue(true),
@@ -50,7 +50,7 @@ describe('IdempotencyService', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('claims a fresh key with the configured TTL and takeover age', async () => {
-    repository.claim.mockResolvedValueOnce({ outcome: 'claimed', claim: CLAIM });
+    repository.claim.mockResolvedValueOnce({ kind: 'applied', row: CLAIM });
     await expect(service.begin('s', 'k', FP)).resolves.toEqual({ kind: 'claimed', claim: CLAIM });
     expect(repository.claim).toHaveBeenCalledTimes(1);
     expect(repository.claim).toHaveBeenCalledWith(
@@ -67,7 +67,7 @@ describe('IdempotencyService', () => {
   it('replays a completed key with the same fingerprint', async () => {
     const response = { status: 201, body: { sku: 'A' } };
     repository.claim.mockResolvedValueOnce({
-      outcome: 'exists',
+      kind: 'condition_failed',
       existing: { fingerprint: FP, status: 'completed', response },
     });
     await expect(service.begin('s', 'k', FP)).resolves.toEqual({ kind: 'replay', response });
@@ -76,7 +76,7 @@ describe('IdempotencyService', () => {
   it('refuses a different request under the same key with IDEMPOTENCY_KEY_REUSED', async () => {
     for (const status of ['completed', 'in_progress'] as const) {
       repository.claim.mockResolvedValueOnce({
-        outcome: 'exists',
+        kind: 'condition_failed',
         existing: {
           fingerprint: OTHER_FP,
           status,
@@ -89,7 +89,7 @@ describe('IdempotencyService', () => {
 
   it('answers IDEMPOTENCY_IN_PROGRESS while the first request runs', async () => {
     repository.claim.mockResolvedValueOnce({
-      outcome: 'exists',
+      kind: 'condition_failed',
       existing: { fingerprint: FP, status: 'in_progress', response: undefined },
     });
     expect(await codeOf(service.begin('s', 'k', FP))).toBe('IDEMPOTENCY_IN_PROGRESS');
@@ -97,12 +97,12 @@ describe('IdempotencyService', () => {
 
   it('asks again when a concurrent claim hid the row, up to three times', async () => {
     repository.claim
-      .mockResolvedValueOnce({ outcome: 'retry' })
-      .mockResolvedValueOnce({ outcome: 'claimed', claim: CLAIM });
+      .mockResolvedValueOnce({ kind: 'condition_failed', existing: null })
+      .mockResolvedValueOnce({ kind: 'applied', row: CLAIM });
     await expect(service.begin('s', 'k', FP)).resolves.toEqual({ kind: 'claimed', claim: CLAIM });
     expect(repository.claim).toHaveBeenCalledTimes(2);
 
-    repository.claim.mockReset().mockResolvedValue({ outcome: 'retry' });
+    repository.claim.mockReset().mockResolvedValue({ kind: 'condition_failed', existing: null });
     expect(await codeOf(service.begin('s', 'k', FP))).toBe('IDEMPOTENCY_IN_PROGRESS');
     expect(repository.claim).toHaveBeenCalledTimes(3);
   });

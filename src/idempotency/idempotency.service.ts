@@ -59,12 +59,12 @@ export class IdempotencyService {
    */
   async begin(scope: string, key: string, fingerprint: string): Promise<BeginResult> {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const result = await this.store(() =>
+      const outcome = await this.store(() =>
         this.keys.claim(scope, key, fingerprint, IDEMPOTENCY_TTL_MS, IN_PROGRESS_TAKEOVER_MS),
       );
-      if (result.outcome === 'claimed') return { kind: 'claimed', claim: result.claim };
-      if (result.outcome === 'retry') continue;
-      const { existing } = result;
+      if (outcome.kind === 'applied') return { kind: 'claimed', claim: outcome.row };
+      const { existing } = outcome;
+      if (existing === null) continue;
       if (existing.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError();
       if (existing.status === 'in_progress' || !existing.response) {
         throw new IdempotencyInProgressError();

@@ -1,7 +1,8 @@
 import { Body, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { AdminOnly, ApiController } from '../auth';
-import { ApiCreated, ApiOk } from '../common/http/api-answer.decorator';
-import { ApiProblems, WRITE_FAULTS } from '../common/http/api-problems.decorator';
+import { AdminCreate } from '../common/http/admin-create.decorator';
+import { ApiOk } from '../common/http/api-answer.decorator';
+import { ApiProblems } from '../common/http/api-problems.decorator';
 import { Idempotent } from '../idempotency';
 import {
   CreateProductDto,
@@ -18,10 +19,7 @@ export class InventoryController {
   constructor(private readonly inventory: InventoryService) {}
 
   @Post()
-  @AdminOnly()
-  @Idempotent(ProductView.of)
-  @ApiCreated(ProductView, { summary: 'Create a product with its initial stock' })
-  @ApiProblems(['SKU_TAKEN', ...WRITE_FAULTS])
+  @AdminCreate(ProductView, { summary: 'Create a product with its initial stock' }, ['SKU_TAKEN'])
   async create(@Body() body: CreateProductDto): Promise<ProductView> {
     return ProductView.of(await this.inventory.create(body));
   }

@@ -10,6 +10,7 @@ import {
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { StaleFenceError } from '../common/errors/stale-fence';
+import { GuardedWrites } from '../database/guarded-writes';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { ProductEntity } from './entities/product.entity';
@@ -63,6 +64,8 @@ describe(InventoryService.name, () => {
 
   beforeEach(async () => {
     test = await newTestService(InventoryService, [
+      // Real, so that the service reaches the mocks below through it as in the app.
+      GuardedWrites,
       // The default strategy: decrement under the SKU lock (see the strategy specs for others),
       // with combining.
       {

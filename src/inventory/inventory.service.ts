@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { MAX_STOCK } from '../common/dto/validation-patterns';
 import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
@@ -11,15 +11,9 @@ import {
 } from '../common/combining/combiner';
 import { AppConfig } from '../config/app-config';
 import type { WriteStrategy } from '../config/environment';
-import {
-  ConcurrencyControl,
-  effectiveStrategy,
-  VersionConflict,
-} from '../database/concurrency-control';
-import { TransactionRunner } from '../database/transaction-runner';
-import { FencingMetrics } from '../metrics/fencing.metrics';
-import { SoldOutGate } from '../gate/sold-out-gate';
-import { StrategyMetrics } from '../metrics/strategy.metrics';
+import { effectiveStrategy, VersionConflict } from '../database/concurrency-control';
+import { GuardedWrites } from '../database/guarded-writes';
+import type { TransactionRunner } from '../database/transaction-runner';
 import type { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,
@@ -81,17 +75,14 @@ export class InventoryService {
   private readonly strategy: WriteStrategy;
   /** Locked decrements queued per SKU, applied in batches (see decrementCombined). */
   private readonly combiner: Combiner<QueuedDecrement, StockView> | undefined;
+  private readonly db: TransactionRunner;
 
   constructor(
     private readonly inventory: InventoryRepository,
-    private readonly db: TransactionRunner,
-    private readonly fencing: FencingMetrics,
-    private readonly strategies: StrategyMetrics,
-    private readonly control: ConcurrencyControl,
+    private readonly writes: GuardedWrites,
     config: AppConfig,
-    // Optional: a context built without GateModule (a unit spec, a probe app) runs ungated.
-    @Optional() private readonly gate?: SoldOutGate,
   ) {
+    this.db = writes.db;
     this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
     const maxBatch = config.get('COMBINING_MAX_BATCH');
     this.combiner =
@@ -129,7 +120,8 @@ export class InventoryService {
   ): Promise<StockView> {
     const ref = reference ?? null;
     const inLock = currentLock() !== undefined;
-    if (!inLock && this.gate?.enabled && (await this.gate.refusesDecrement(sku))) {
+    const gate = this.writes.gate;
+    if (!inLock && gate && (await gate.refusesDecrement(sku))) {
       // PostgreSQL's own last answer for this SKU: nothing available (stock 0).
       throw new InsufficientStockError(sku, 0, quantity);
     }
@@ -186,7 +178,7 @@ export class InventoryService {
       const state = await this.inventory.readForBatch(sku);
       if (!state) return queued.map(() => failed(new ProductNotFoundError(sku)));
       if (fence !== null && BigInt(state.lastFence) > BigInt(fence)) {
-        return queued.map(() => failed(this.fencing.staleFence(skuLockKey(sku))));
+        return queued.map(() => failed(this.writes.staleFence(skuLockKey(sku))));
       }
       let available = state.stock - state.reserved;
       let stock = state.stock;
@@ -206,7 +198,8 @@ export class InventoryService {
         if (outcome.row.lines > 0) continue;
       }
       if (taken.length === 0) {
-        if (state.stock === 0 && this.gate?.enabled) await this.gate.closeSku(sku, state.version);
+        const gate = this.writes.gate;
+        if (state.stock === 0 && gate) await gate.closeSku(sku, state.version);
       } else {
         const outcome = await this.inventory.decrementDecidedBatch({
           productId: state.productId,
@@ -219,7 +212,7 @@ export class InventoryService {
         if (outcome.kind === 'condition_failed') continue;
         if (outcome.kind === 'constraint_violated') break;
         if (outcome.kind === 'stale_fence') {
-          return queued.map(() => failed(this.fencing.staleFence(skuLockKey(sku))));
+          return queued.map(() => failed(this.writes.staleFence(skuLockKey(sku))));
         }
       }
       return queued.map((request, i): Settled<StockView> => {
@@ -271,7 +264,7 @@ export class InventoryService {
     quantity: number,
     reference: string | null,
   ): Promise<StockView> {
-    return this.control.pessimistic('sku', async () => {
+    return this.writes.control.pessimistic('sku', async () => {
       const state = await this.decideDecrement(sku, quantity, () => this.inventory.lockStock(sku));
       return this.writeDecided('pessimistic', state, quantity, reference, null);
     });
@@ -286,7 +279,7 @@ export class InventoryService {
     quantity: number,
     reference: string | null,
   ): Promise<StockView> {
-    return this.control.optimistic('sku', async () => {
+    return this.writes.control.optimistic('sku', async () => {
       const state = await this.decideDecrement(sku, quantity, () => this.inventory.readStock(sku));
       return this.db.change(() =>
         this.writeDecided('optimistic', state, quantity, reference, state.version),
@@ -348,7 +341,7 @@ export class InventoryService {
     sku: string,
     quantity: number,
   ): Error {
-    if (!this.strategies.backstop(strategy, 'sku', constraint)) {
+    if (!this.writes.backstop(strategy, 'sku', constraint)) {
       return new Error(`stock change of ${sku} violated ${constraint}`);
     }
     return new StockBackstop(sku, quantity);
@@ -477,7 +470,7 @@ export class InventoryService {
    * stands for all.
    */
   private staleOf(skus: readonly string[]): Error {
-    return this.fencing.staleFence(skuLockKey(skus[0] ?? ''));
+    return this.writes.staleFence(skuLockKey(skus[0] ?? ''));
   }
 
   private fences(skus: readonly string[]): SkuFence[] {
@@ -502,11 +495,12 @@ export class InventoryService {
    */
   private async closeGate(lines: readonly StockLine[]): Promise<void> {
     const [line] = lines;
-    if (!this.gate?.enabled || lines.length !== 1 || !line) return;
+    const gate = this.writes.gate;
+    if (!gate || lines.length !== 1 || !line) return;
     if (line.refusal !== 'INSUFFICIENT_STOCK' || !line.fromSnapshot || line.version === null)
       return;
     if (line.stock !== 0 || line.available !== 0) return;
-    await this.gate.closeSku(line.sku, line.version);
+    await gate.closeSku(line.sku, line.version);
   }
 
   /**
@@ -514,14 +508,8 @@ export class InventoryService {
    * hold's cancel, sweep or reclaim) opens the SKUs' gates at the versions it committed, after
    * COMMIT and before the answer (TransactionRunner.afterCommit), on every instance.
    */
-  private async openGates(
-    products: ReadonlyArray<{ sku: string; version: string }>,
-  ): Promise<void> {
-    const gate = this.gate;
-    if (!gate?.enabled) return;
-    for (const { sku, version } of products) {
-      await this.db.afterCommit(() => gate.openSku(sku, version));
-    }
+  private openGates(products: ReadonlyArray<{ sku: string; version: string }>): Promise<void> {
+    return this.writes.openGates(products, (gate, { sku, version }) => gate.openSku(sku, version));
   }
 
   async movements(
@@ -553,7 +541,7 @@ export class InventoryService {
   private refusal(outcome: Exclude<RestockOutcome, { kind: 'applied' }>): Error {
     if (outcome.kind === 'not_found') return new ProductNotFoundError(outcome.key ?? '');
     if (outcome.kind === 'stale_fence')
-      return this.fencing.staleFence(skuLockKey(outcome.key ?? ''));
+      return this.writes.staleFence(skuLockKey(outcome.key ?? ''));
     const { lines } = outcome;
     const first = (reason: StockRefusal): StockLine | undefined =>
       lines.find((line) => line.refusal === reason);

@@ -1,4 +1,4 @@
-import type { Type, ValueProvider } from '@nestjs/common';
+import type { Provider, Type } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { LockService, MemoryLockStore } from '@couponlock/lock';
 import type { TransactionRunner } from '../../src/database/transaction-runner';
@@ -42,12 +42,13 @@ export interface TestService<S> {
 
 /**
  * Builds `service` the way the app does (Nest DI, so `@Locked` gets its LockService), with
- * every constructor dependency auto-mocked, except the `real` providers given. Locks are real
- * (memory backend), so reentrancy, fences and `currentLock()` behave as in production.
+ * every constructor dependency auto-mocked, except the `real` providers given (a real class
+ * provider gets its own dependencies auto-mocked in turn). Locks are real (memory backend), so
+ * reentrancy, fences and `currentLock()` behave as in production.
  */
 export async function newTestService<S>(
   service: Type<S>,
-  real: readonly ValueProvider[] = [],
+  real: readonly Provider[] = [],
 ): Promise<TestService<S>> {
   const locks = new LockService({
     backend: 'memory',
