@@ -257,7 +257,7 @@
           ? 'No fencing tokens: this strategy takes no distributed lock; PostgreSQL alone orders the writers.'
           : distinct === fenced
             ? `${fenced} writes carried a fencing token, each a different one; the grey line joins them in token order (the lock's hand-offs).`
-            : `${fenced} writes carried a fencing token, but only ${distinct} distinct ones.`;
+            : `${fenced} writes carried a fencing token, from ${distinct} lock holds: the redeems an instance combined into one batch share its holder's token; the grey line joins them in token order.`;
   }
 
   function drawTimeline() {
