@@ -318,15 +318,18 @@ export function toMarkdown(report: BenchReport): string {
     const locks = result.locks;
     if (locks.holds === 0) return;
     const holdMs = (locks.holdSeconds / locks.holds) * 1000;
-    const perRequestMs = 1000 / result.throughput;
+    // Combining serves several requests per hold; on one hot key holds follow each other.
+    const perHoldMs = (result.seconds / locks.holds) * 1000;
+    const requestsPerHold = result.successes / locks.holds;
     lockRows.push([
       workload,
       ms(holdMs),
       ms((locks.acquireSeconds / locks.acquires) * 1000),
       // A waiter queued at the end of one window may be granted in the next: cap at 100 %.
       `${fixed(Math.min(1, locks.contended / locks.acquires) * 100, 0)} %`,
-      hotKey ? ms(perRequestMs) : 'n/a',
-      hotKey ? ms(perRequestMs - holdMs) : 'n/a',
+      fixed(requestsPerHold, 1),
+      hotKey ? ms(perHoldMs) : 'n/a',
+      hotKey ? ms(perHoldMs - holdMs) : 'n/a',
       hotKey ? fixed(1000 / holdMs, 0) : 'n/a',
     ]);
   };
@@ -338,9 +341,10 @@ export function toMarkdown(report: BenchReport): string {
     para(
       "The lock's own histograms (both instances). Hold runs from acquired to released: the",
       'guarded statement, its commit, and any wait for a pooled connection or a turn of the',
-      'event loop in between. On one hot key the holders follow each other, so each success',
-      'costs 1 / throughput, of which the hold is one part and the rest is the hand-over: the',
-      'release script, the wake-up and the next acquire script.',
+      'event loop in between. With combining one hold applies every request of its key queued',
+      'in that instance (requests per hold). On one hot key the holds follow each other, so each',
+      'hold costs the run time / holds, of which the hold is one part and the rest is the',
+      'hand-over: the release script, the wake-up and the next acquire script.',
     );
     put(
       [
@@ -348,7 +352,8 @@ export function toMarkdown(report: BenchReport): string {
         'mean hold (ms)',
         'mean acquire incl. wait (ms)',
         'contended',
-        '1 / throughput (ms)',
+        'requests per hold',
+        'run time / holds (ms)',
         'hand-over (ms)',
         'serial limit 1 / hold (/s)',
       ],
