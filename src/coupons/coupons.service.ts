@@ -12,7 +12,8 @@ import type { LockGranularity, WriteStrategy } from '../config/environment';
 import { currentLock, Locked } from '@couponlock/lock';
 import {
   BATCH_ATTEMPTS,
-  Combiner,
+  type Combiner,
+  combinerFor,
   failed,
   settle,
   type Settled,
@@ -159,11 +160,9 @@ export class CouponsService {
   ) {
     this.db = writes.db;
     this.strategy = config.get('COUPON_REDEEM_STRATEGY');
-    const maxBatch = config.get('COMBINING_MAX_BATCH');
-    this.combiner =
-      maxBatch > 1
-        ? new Combiner((code, take) => this.redeemCombined(code, take), maxBatch)
-        : undefined;
+    this.combiner = combinerFor(config.get('COMBINING_MAX_BATCH'), (code, take) =>
+      this.redeemCombined(code, take),
+    );
     setCouponLockGranularity(config.get('LOCK_GRANULARITY'));
   }
 

@@ -4,7 +4,8 @@ import { InvalidCursorError } from '../common/errors/domain-error';
 import { currentLock, Locked } from '@couponlock/lock';
 import {
   BATCH_ATTEMPTS,
-  Combiner,
+  type Combiner,
+  combinerFor,
   failed,
   settle,
   type Settled,
@@ -84,11 +85,9 @@ export class InventoryService {
   ) {
     this.db = writes.db;
     this.strategy = config.get('STOCK_DECREMENT_STRATEGY');
-    const maxBatch = config.get('COMBINING_MAX_BATCH');
-    this.combiner =
-      maxBatch > 1
-        ? new Combiner((sku, take) => this.decrementCombined(sku, take), maxBatch)
-        : undefined;
+    this.combiner = combinerFor(config.get('COMBINING_MAX_BATCH'), (sku, take) =>
+      this.decrementCombined(sku, take),
+    );
   }
 
   create(product: NewProduct): Promise<ProductEntity> {

@@ -107,6 +107,17 @@ export function failed(error: unknown): Settled<never> {
   return { ok: false, error };
 }
 
+/**
+ * The combiner a service configures with COMBINING_MAX_BATCH: none when it is 1 (combining
+ * off: each request takes the lock on its own), else one of batches up to `maxBatch`.
+ */
+export function combinerFor<Req, Res>(
+  maxBatch: number,
+  apply: ApplyBatch<Req, Res>,
+): Combiner<Req, Res> | undefined {
+  return maxBatch > 1 ? new Combiner(apply, maxBatch) : undefined;
+}
+
 /** Runs `work`, capturing its result or its error as a Settled. */
 export async function settle<T>(work: () => Promise<T>): Promise<Settled<T>> {
   try {
