@@ -181,9 +181,9 @@ export class HeldLock implements Lock, Timed {
 
   /**
    * @internal Whether this lock's lease can go to `successor` without a round trip: it has a
-   * reserved fence left for it, the successor asks for the same lease and watchdog (without a
-   * watchdog, a lease handed on would be shorter than the one asked for), and the lease is
-   * still trusted.
+   * reserved fence left for it, the successor asks for the current lease term with the
+   * watchdog on (without a watchdog, a lease handed on would be shorter than the one asked
+   * for), and the lease is still trusted.
    */
   canHandOnLocally(successor: Successor, now: number): boolean {
     return (
@@ -191,7 +191,7 @@ export class HeldLock implements Lock, Timed {
       this.block.used + 1 < this.block.size &&
       this.renew &&
       successor.renew &&
-      successor.ttlMs === this.ttlMs &&
+      successor.ttlMs === this.leaseMs &&
       now < this.validUntil
     );
   }
