@@ -30,8 +30,19 @@ export interface LockBackend {
    * - Rejects (with `LockBackendUnavailableError`) when the server cannot be reached or the
    *   outcome is unknown. The core then calls `release(keys, token)`, so a late success cannot
    *   leave a key behind.
+   *
+   * `fenceBlock` (optional, >= 1): the core asks for that many consecutive fences per key. A
+   * backend that reserves them answers with the first of each block in `fences` and the block
+   * size in `fenceBlock`; every fence given to anyone afterwards must be past the block. The
+   * core hands the rest of the block, one fence each, to local successors that take the same
+   * lease over without a round trip (local hand-off). A backend that ignores it reserves one.
    */
-  acquire(keys: readonly string[], token: string, ttlMs: number): Promise<AcquireOutcome>;
+  acquire(
+    keys: readonly string[],
+    token: string,
+    ttlMs: number,
+    fenceBlock?: number,
+  ): Promise<AcquireOutcome>;
 
   /**
    * Renews the lease: true when `token` still owned every key and each lease now runs `ttlMs`
@@ -95,7 +106,12 @@ export interface LockBackend {
 }
 
 export type AcquireOutcome =
-  | { readonly ok: true; readonly fences: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly fences: readonly string[];
+      /** Consecutive fences reserved per key, starting at `fences` (default 1). */
+      readonly fenceBlock?: number;
+    }
   | { readonly ok: false; readonly pttlMs: number };
 
 export type HandOffOutcome =

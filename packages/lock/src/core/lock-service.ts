@@ -12,8 +12,9 @@ import {
   LockTimeoutError,
 } from './errors';
 import { familyLabel, normalizeKeys, type KeyInput } from './keys';
+import { LeaseClock } from './lease-clock';
 import { LocalQueue, type Claim } from './local-queue';
-import { HeldLock, ReentrantLock, type Lock, type LockHost } from './lock';
+import { HeldLock, ReentrantLock, type Chain, type Lock, type LockHost } from './lock';
 import { lockStorage, type LockFrame } from './lock-context';
 import type { LockLogger } from './logger';
 import { completeMetrics, FamilyLabels, type LockMetrics } from './metrics';
@@ -64,6 +65,12 @@ export interface LockHealth {
  */
 const HANDOVER_YIELD_MS = 1;
 
+/**
+ * Most fences one acquire reserves for local successors (see `handOff.maxCount`): a bound of a
+ * million hand-offs must not spend a million fences per acquire.
+ */
+const MAX_FENCE_BLOCK = 256;
+
 /** `close()` gives held locks this long to be released before it closes the connections. */
 const CLOSE_RELEASE_BUDGET_MS = 1000;
 
@@ -104,6 +111,7 @@ export class LockService {
   private readonly metrics: LockMetrics;
   private readonly families = new FamilyLabels();
   private readonly breaker: CircuitBreaker;
+  private readonly clock = new LeaseClock();
   /** Waiters carry their attempt (the hand-off ticket); a holder can hand them its lock. */
   private readonly local = new LocalQueue<Attempt, HeldLock>();
   /** Held locks by token. */
@@ -120,11 +128,16 @@ export class LockService {
   private heartbeat: NodeJS.Timeout | undefined;
   private heartbeatInFlight = false;
   private lastErrorLog = 0;
+  /** Fences each acquire asks the backend to reserve per key (1 + local hand-offs it allows). */
+  private readonly fenceBlock: number;
   private closing: Promise<void> | undefined;
   private closed = false;
 
   constructor(options: LockServiceOptions = {}) {
     this.config = resolveOptions(options);
+    this.fenceBlock = this.config.handOff
+      ? Math.min(MAX_FENCE_BLOCK, this.config.handOffMaxCount + 1)
+      : 1;
     // Every contended acquire listens for shutdown; hundreds of waiters are normal.
     setMaxListeners(0, this.stopping.signal);
     this.logger = options.logger ?? consoleLogger;
@@ -158,6 +171,7 @@ export class LockService {
       backend: this.backend,
       metrics: this.metrics,
       driftFactor: this.config.driftFactor,
+      clock: this.clock,
       get epoch() {
         return breaker.epoch;
       },
@@ -173,6 +187,13 @@ export class LockService {
       releaseHeld: (lock, wasHeld) => this.releaseHeld(lock, wasHeld),
       onLockEnded: (lock, remoteWaiters) => {
         this.active.delete(lock.token);
+        const lost = lock.lostReason;
+        if (lost && lock.block && lock.renew && this.breaker.closed) {
+          // The lease was lost (not the server: then every waiter fails as unavailable). The
+          // waiters queued here for the same keys are its cohort, the members it would have
+          // been handed to without a round trip: they fail with it.
+          this.local.failCohort(lock.keys, lost);
+        }
         if (remoteWaiters && lock.keys.some((k) => this.local.waiting(k) > 0)) {
           // Another process waits too and was just woken. Our next local waiter would win the
           // race by a hair almost every time (it learns of the release as fast and needs no
@@ -295,6 +316,7 @@ export class LockService {
       this.closed = true;
       this.stopHeartbeat();
       this.breaker.dispose();
+      this.clock.dispose();
       await this.backend.close();
     })();
     return this.closing;
@@ -411,12 +433,9 @@ export class LockService {
    * Never rejects.
    */
   private releaseHeld(lock: HeldLock, wasHeld: boolean): Promise<void> {
-    if (!wasHeld || !this.backend.handOff || !this.config.handOff || this.shuttingDown) {
+    if (!wasHeld || !this.config.handOff || this.shuttingDown) {
       return lock.releaseOnBackend(wasHeld);
     }
-    const claim = this.local.claimSuccessor(lock.keys);
-    if (!claim) return lock.releaseOnBackend(wasHeld);
-    const next = claim.ticket;
     const chain = lock.chain;
     const now = performance.now();
     const since = chain?.since ?? now - lock.heldMs();
@@ -424,6 +443,21 @@ export class LockService {
     // Past the bound, a waiter of another process (if one is flagged) goes first.
     const yieldToRemote =
       handOffs >= this.config.handOffMaxCount || now - since >= this.config.handOffMaxMs;
+    const local = !yieldToRemote && lock.block !== undefined && this.breaker.closed;
+    if (!local && !this.backend.handOff) return lock.releaseOnBackend(wasHeld);
+    const claim = this.local.claimSuccessor(lock.keys);
+    if (!claim) return lock.releaseOnBackend(wasHeld);
+    const next = claim.ticket;
+    if (local && lock.canHandOnLocally(next, now)) {
+      if (claim.signal.aborted) {
+        // It gave up just now; the next one in line may take the lease instead.
+        claim.fail(claim.signal.reason as Error);
+        return this.releaseHeld(lock, wasHeld);
+      }
+      this.handOnLocally(lock, claim, { since, handOffs: handOffs + 1 });
+      return Promise.resolve();
+    }
+    if (!this.backend.handOff) return this.releaseThenGrant(lock, claim);
     const epoch = this.breaker.epoch;
     return this.backend.handOff(lock.keys, lock.token, next.token, next.ttlMs, yieldToRemote).then(
       (outcome) => {
@@ -490,6 +524,40 @@ export class LockService {
   }
 
   /**
+   * Local hand-off (lock cohorting; Dice, Marathe and Shavit, PPoPP 2012): the lease goes on to
+   * the claimed waiter of this process as it is, same token, same lease and watchdog, with the
+   * next fence of the block reserved at acquire. No command reaches the server; the slots stay
+   * taken, so nobody overtakes. Only one member of the cohort holds the lease at a time: the
+   * successor gets it once its predecessor released.
+   */
+  private handOnLocally(lock: HeldLock, claim: Claim<Attempt, HeldLock>, chain: Chain): void {
+    const next = claim.ticket;
+    const successor = lock.handOnLocally(next, chain);
+    this.active.set(successor.token, successor);
+    this.metrics.acquired(next.family, (performance.now() - next.started) / 1000, true);
+    claim.give(successor);
+  }
+
+  /**
+   * A plain release for a claimed successor that cannot take the lease as it is (it asked for
+   * another lease) on a backend without a server-side hand-off: it gets its slots afterwards
+   * and acquires as usual.
+   */
+  private releaseThenGrant(lock: HeldLock, claim: Claim<Attempt, HeldLock>): Promise<void> {
+    // Ended here: the slots go to the claimed waiter, not through onLockEnded.
+    lock.handedOn();
+    this.active.delete(lock.token);
+    const epoch = this.breaker.epoch;
+    return this.backend.release(lock.keys, lock.token).then(
+      (remote) => this.grantAfterRelease(lock, claim, remote),
+      (err: unknown) => {
+        this.host.reportBackendError(err, lock.family, 'release', epoch);
+        this.grantAfterRelease(lock, claim, false);
+      },
+    );
+  }
+
+  /**
    * The keys went back to the server instead of to the claimed successor: it gets its first
    * slot (it then acquires as usual), after a moment when another process waits and was woken
    * (see HANDOVER_YIELD_MS).
@@ -512,7 +580,7 @@ export class LockService {
   private tryOnce(a: Attempt): Promise<HeldLock | number> {
     const attemptStart = performance.now();
     const epoch = this.breaker.epoch;
-    return this.backend.acquire(a.keys, a.token, a.ttlMs).then(
+    return this.backend.acquire(a.keys, a.token, a.ttlMs, this.fenceBlock).then(
       (outcome) => {
         if (!outcome.ok) return outcome.pttlMs;
         if (
@@ -534,6 +602,10 @@ export class LockService {
           attemptStart,
           a.renew,
           a.family,
+          undefined,
+          outcome.fenceBlock !== undefined && outcome.fenceBlock > 1
+            ? { first: outcome.fences, used: 0, size: outcome.fenceBlock }
+            : undefined,
         );
         this.active.set(a.token, lock);
         this.metrics.acquired(a.family, (performance.now() - a.started) / 1000, a.contended);

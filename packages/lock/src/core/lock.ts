@@ -1,5 +1,6 @@
 import type { LockBackend } from './backend';
 import { LockError, LockLostError } from './errors';
+import type { LeaseClock, Timed } from './lease-clock';
 import type { LockMetrics } from './metrics';
 import { driftMs } from './options';
 
@@ -35,6 +36,8 @@ export interface LockHost {
   readonly backend: LockBackend;
   readonly metrics: LockMetrics;
   readonly driftFactor: number;
+  /** Runs every held lock's watchdog and deadline. */
+  readonly clock: LeaseClock;
   /** Circuit breaker generation, read before each backend call and passed back on failure. */
   readonly epoch: number;
   reportBackendError(err: unknown, family: string, operation: string, epoch: number): void;
@@ -62,6 +65,30 @@ export interface Chain {
   readonly handOffs: number;
 }
 
+/**
+ * Fences a lease reserved on the server beyond its holder's own (see `LockBackend.acquire`):
+ * `size` consecutive fences per key starting at `first`, of which the first `used + 1` are
+ * taken (the current holder has `first + used`).
+ */
+export interface FenceBlock {
+  readonly first: readonly string[];
+  readonly used: number;
+  readonly size: number;
+}
+
+/** `fence + n` for canonical decimal fences (exact beyond 2^53). */
+function addToFence(fence: string, n: number): string {
+  if (fence.length < 16) return String(Number(fence) + n);
+  return (BigInt(fence) + BigInt(n)).toString();
+}
+
+/** What a local successor asks for (its acquire's options, its metric label). */
+export interface Successor {
+  readonly ttlMs: number;
+  readonly renew: boolean;
+  readonly family: string;
+}
+
 /** The one fence of a single-key lock; a multi-key lock has no single fence (see Lock.fence). */
 function singleFence(keys: readonly string[], fences: ReadonlyMap<string, string>): string {
   if (keys.length !== 1) {
@@ -78,17 +105,8 @@ function fenceLookup(fences: ReadonlyMap<string, string>, key: string): string {
   return fence;
 }
 
-// Module-level timer callbacks (lock passed as argument): no closures allocated per lock.
-function onWatchdog(lock: HeldLock): void {
-  lock.watchdogFired();
-}
-
-function onDeadline(lock: HeldLock): void {
-  lock.deadlinePassed();
-}
-
 /** A lock this service took from the backend (as opposed to a reentrant view of one). */
-export class HeldLock implements Lock {
+export class HeldLock implements Lock, Timed {
   readonly reentrant = false;
   readonly fences: ReadonlyMap<string, string>;
   /** Created on first use of `signal`: most short critical sections never look at it. */
@@ -99,13 +117,21 @@ export class HeldLock implements Lock {
   private leaseMs: number;
   /** performance.now() after which the lease can no longer be trusted. */
   private validUntil: number;
-  /** The watchdog (renew) or the deadline (no renew): one timer per lock while idle. */
-  private timer: NodeJS.Timeout | undefined;
-  /** Deadline guard while a watchdog renewal is due or in flight. */
-  private renewalDeadline: NodeJS.Timeout | undefined;
+  /**
+   * @internal When the lease clock calls this lock next: the watchdog (renew, idle) or the
+   * deadline (no renew, or while a watchdog renewal is in flight).
+   */
+  dueAt = Infinity;
+  private due: 'watchdog' | 'deadline' = 'deadline';
   private extending: Promise<unknown> = Promise.resolve();
   private releasing: Promise<void> | undefined;
   private readonly acquiredAt = performance.now();
+  /** performance.now() the current lease term is measured from (last grant or renewal sent). */
+  private leaseFrom: number;
+  /** Renewals sent and not yet answered. */
+  private renewals = 0;
+  /** The local successor this lease was handed to without a round trip (same token). */
+  private next: HeldLock | undefined;
 
   constructor(
     readonly host: LockHost,
@@ -113,21 +139,87 @@ export class HeldLock implements Lock {
     /** @internal identifies this acquisition on the backend */
     readonly token: string,
     fences: readonly string[],
-    ttlMs: number,
+    /** @internal the lease asked for */
+    readonly ttlMs: number,
     /** performance.now() when the successful attempt was sent: validity is measured from it. */
     attemptStart: number,
-    private readonly renew: boolean,
+    /** @internal watchdog renewal while held */
+    readonly renew: boolean,
     /** Bounded metric label. */
     readonly family: string,
     /** @internal the hand-off chain this lease belongs to (undefined: fresh from the server) */
     readonly chain?: Chain,
+    /** @internal fences reserved for local successors (undefined: none) */
+    readonly block?: FenceBlock,
+    /** @internal the cohort member this lease comes from (a local hand-off: same lease) */
+    from?: HeldLock,
   ) {
     const map = new Map<string, string>();
     for (let i = 0; i < keys.length; i++) map.set(keys[i], fences[i]);
     this.fences = map;
-    this.leaseMs = ttlMs;
-    this.validUntil = attemptStart + ttlMs - driftMs(ttlMs, host.driftFactor);
-    this.schedule(attemptStart);
+    if (from) {
+      // The same lease goes on: its term, its validity, its watchdog.
+      this.leaseMs = from.leaseMs;
+      this.validUntil = from.validUntil;
+      this.leaseFrom = from.leaseFrom;
+      if (from.renewals > 0) {
+        // Its renewal is still out: the answer comes to us (see renewalSettled); until then the
+        // deadline guards the lease.
+        this.due = 'deadline';
+        this.dueAt = this.validUntil;
+        host.clock.add(this);
+      } else {
+        this.schedule(this.leaseFrom);
+      }
+    } else {
+      this.leaseMs = ttlMs;
+      this.validUntil = attemptStart + ttlMs - driftMs(ttlMs, host.driftFactor);
+      this.leaseFrom = attemptStart;
+      this.schedule(attemptStart);
+    }
+  }
+
+  /**
+   * @internal Whether this lock's lease can go to `successor` without a round trip: it has a
+   * reserved fence left for it, the successor asks for the current lease term with the
+   * watchdog on (without a watchdog, a lease handed on would be shorter than the one asked
+   * for), and the lease is still trusted.
+   */
+  canHandOnLocally(successor: Successor, now: number): boolean {
+    return (
+      this.block !== undefined &&
+      this.block.used + 1 < this.block.size &&
+      this.renew &&
+      successor.renew &&
+      successor.ttlMs === this.leaseMs &&
+      now < this.validUntil
+    );
+  }
+
+  /**
+   * @internal Local hand-off (lock cohorting): the released lease goes to `successor` as it is
+   * (same token, same lease term and watchdog) with the next fence of the reserved block. Call
+   * right after `release()` began, only when `canHandOnLocally`.
+   */
+  handOnLocally(successor: Successor, chain: Chain): HeldLock {
+    const block = this.block as FenceBlock;
+    const used = block.used + 1;
+    const next = new HeldLock(
+      this.host,
+      this.keys,
+      this.token,
+      block.first.map((fence) => addToFence(fence, used)),
+      this.ttlMs,
+      this.leaseFrom,
+      successor.renew,
+      successor.family,
+      chain,
+      { first: block.first, used, size: block.size },
+      this,
+    );
+    this.next = next;
+    this.endedLocally = true;
+    return next;
   }
 
   get signal(): AbortSignal {
@@ -188,17 +280,37 @@ export class HeldLock implements Lock {
     const epoch = this.host.epoch;
     let ok = false;
     let cause: unknown;
+    this.renewals++;
     try {
       ok = await this.host.backend.extend(this.keys, this.token, ms);
     } catch (err) {
       cause = err;
       this.host.reportBackendError(err, this.family, 'extend', epoch);
+    } finally {
+      this.renewals--;
     }
     this.host.metrics.extended(this.family, ok);
-    // The state may have moved on while the renewal was in flight.
-    const now = this.state as HeldLock['state'];
-    if (now === 'released') return;
-    if (now === 'lost') throw this.lostError();
+    const err = this.renewalSettled(start, ms, ok, cause);
+    if (err) throw err;
+  }
+
+  /**
+   * A renewal of this lease was answered: the state may have moved on while it was in flight.
+   * A lease handed on locally meanwhile is the successor's now, and so is the answer. Returns
+   * the error for the caller of `extend`, if any.
+   */
+  private renewalSettled(
+    start: number,
+    ms: number,
+    ok: boolean,
+    cause: unknown,
+  ): LockLostError | undefined {
+    const now = this.state;
+    if (now === 'released') {
+      this.next?.renewalSettled(start, ms, ok, cause);
+      return undefined;
+    }
+    if (now === 'lost') return this.lostError();
     if (!ok) {
       const err = new LockLostError(
         this.keys,
@@ -208,11 +320,13 @@ export class HeldLock implements Lock {
         { cause },
       );
       this.lose(err);
-      throw err;
+      return err;
     }
     this.leaseMs = ms;
     this.validUntil = start + ms - driftMs(ms, this.host.driftFactor);
+    this.leaseFrom = start;
     this.schedule(start);
+    return undefined;
   }
 
   private doRelease(): Promise<void> {
@@ -260,36 +374,33 @@ export class HeldLock implements Lock {
 
   /** After acquiring or renewing at `from`: next watchdog run, or the plain deadline. */
   private schedule(from: number): void {
-    this.clearTimers();
     if (this.renew) {
-      // Whole milliseconds (rounded down: a renewal a bit early is harmless): timers of equal
-      // duration share one list in Node, a fractional one gets a list of its own per lock.
-      const delay = Math.floor(from + this.leaseMs / 3 - performance.now());
-      this.timer = setTimeout(onWatchdog, Math.max(0, delay), this);
+      this.due = 'watchdog';
+      this.dueAt = from + this.leaseMs / 3;
     } else {
-      this.timer = this.armDeadline();
+      this.due = 'deadline';
+      this.dueAt = this.validUntil;
     }
-    this.timer.unref();
+    this.host.clock.add(this);
   }
 
-  private armDeadline(): NodeJS.Timeout {
-    const ms = Math.floor(this.validUntil - performance.now()); // early, never late
-    const timer = setTimeout(onDeadline, Math.max(0, ms), this);
-    timer.unref();
-    return timer;
+  /** @internal lease clock callback */
+  onDue(): void {
+    if (this.state !== 'held') return;
+    if (this.due === 'watchdog') this.watchdogFired();
+    else this.deadlinePassed();
   }
 
-  /** @internal timer callback */
-  watchdogFired(): void {
-    this.timer = undefined;
+  private watchdogFired(): void {
     // If the renewal hangs, the holder still hears about it before the lease can run out.
-    this.renewalDeadline = this.armDeadline();
+    this.due = 'deadline';
+    this.dueAt = this.validUntil;
+    this.host.clock.add(this);
     // Failures already marked the lock lost and aborted the signal.
     this.extend(this.leaseMs).catch(() => undefined);
   }
 
-  /** @internal timer callback */
-  deadlinePassed(): void {
+  private deadlinePassed(): void {
     this.lose(
       new LockLostError(
         this.keys,
@@ -319,10 +430,8 @@ export class HeldLock implements Lock {
   }
 
   private clearTimers(): void {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.renewalDeadline) clearTimeout(this.renewalDeadline);
-    this.timer = undefined;
-    this.renewalDeadline = undefined;
+    this.dueAt = Infinity;
+    this.host.clock.remove(this);
   }
 }
 

@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import { LockLostError, LockService, type Lock, type LockServiceOptions } from '../../src';
+import { ALL_SCRIPTS } from '../../src/backends/redis/scripts';
 import {
   makeService,
   RecordingLogger,
   SHARED_REDIS_URL,
   sleep,
   uniquePrefix,
+  waitFor,
 } from '../support/lock-test-kit';
 
 /**
@@ -50,13 +52,15 @@ describe('local hand-off (lock cohorting), redis', () => {
     raw.disconnect();
   });
 
-  it('hands the lease to local waiters in FIFO order, one EVALSHA per hand-off, each with the next fence', async () => {
+  it('hands the lease to local waiters in FIFO order without a round trip, each with the next fence', async () => {
     const client = new Redis(SHARED_REDIS_URL, { enableOfflineQueue: false });
     await new Promise((resolve) => client.once('ready', resolve));
     const s = new LockService({
       redis: { clients: [client] },
       keyPrefix: prefix,
       logger: new RecordingLogger(),
+      // A slow machine must not end the chain by its age: this test is about the count.
+      handOff: { maxCount: 8, maxMs: 60_000 },
     });
     try {
       // Scripts known to this connection (the first use of each may need an EVAL).
@@ -93,15 +97,149 @@ describe('local hand-off (lock cohorting), redis', () => {
       for (let i = 1; i < fences.length; i++) {
         expect(BigInt(fences[i]) - BigInt(fences[i - 1])).toBe(1n);
       }
-      // acquire, 5 hand-offs, the last release: 7 round trips where release + acquire per
-      // holder would have needed 12.
-      expect(sent).toEqual(Array.from({ length: 7 }, () => 'evalsha'));
+      // The acquire and the last release: 2 round trips where release + acquire per holder
+      // would have needed 12. The 5 hand-offs stayed in this process.
+      expect(sent).toEqual(['evalsha', 'evalsha']);
       expect(await raw.exists(lockKey('fifo:1'))).toBe(0);
       expect(s.state()).toMatchObject({ activeLocks: 0, localSlots: 0 });
     } finally {
       await s.close();
       client.disconnect();
     }
+  });
+
+  it('local hand-offs send no command and keep the lease (same token on the server); the count bound sends the next through the server', async () => {
+    const client = new Redis(SHARED_REDIS_URL, { enableOfflineQueue: false });
+    await new Promise((resolve) => client.once('ready', resolve));
+    const s = new LockService({
+      redis: { clients: [client] },
+      keyPrefix: prefix,
+      logger: new RecordingLogger(),
+      handOff: { maxCount: 3, maxMs: 60_000 },
+    });
+    try {
+      // Every script known to the server, so no NOSCRIPT retry shows up in the count.
+      for (const script of ALL_SCRIPTS) await client.script('LOAD', script.lua);
+      const sent: string[] = [];
+      const original = client.sendCommand.bind(client);
+      const spy = jest.spyOn(client, 'sendCommand').mockImplementation((command, stream) => {
+        sent.push(command.name);
+        return original(command, stream);
+      });
+      const first = await s.acquire('count:1');
+      const token = await raw.get(lockKey('count:1'));
+      expect(token).not.toBeNull();
+      const seen: { fence: string; sentBefore: number; token: string | null }[] = [];
+      const members = Array.from({ length: 6 }, () =>
+        s.withLock('count:1', async (lock) => {
+          seen.push({ fence: lock.fence, sentBefore: sent.length, token: null });
+          seen[seen.length - 1].token = await raw.get(lockKey('count:1'));
+        }),
+      );
+      await sleep(20); // all six queue behind the holder, in this process
+      await first.release();
+      await Promise.all(members);
+      spy.mockRestore();
+      // Members 0-2: local hand-offs, not one command (the count is still the acquire's).
+      // Member 3: the chain reached maxCount, so the lease went through the server (one
+      // HAND_OFF each from then on), and the last release.
+      expect(seen.map((m) => m.sentBefore)).toEqual([1, 1, 1, 2, 3, 4]);
+      expect(sent).toEqual(Array.from({ length: 5 }, () => 'evalsha'));
+      // The local members ran on the very lease the server granted; the server-side hand-off
+      // gave the next member a token of its own.
+      for (const m of seen.slice(0, 3)) expect(m.token).toBe(token);
+      expect(seen[3].token).not.toBe(token);
+      // Each member its own fence: the reserved ones, then past the reserved block.
+      const fences = [first.fence, ...seen.map((m) => m.fence)].map(BigInt);
+      for (let i = 1; i <= 3; i++) expect(fences[i] - fences[i - 1]).toBe(1n);
+      for (let i = 4; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]);
+      expect(await raw.exists(lockKey('count:1'))).toBe(0);
+      expect(s.state()).toMatchObject({ activeLocks: 0, localSlots: 0 });
+    } finally {
+      await s.close();
+      client.disconnect();
+    }
+  });
+
+  it('at the bound the lease goes back to the server (a real release) and a waiting process goes next', async () => {
+    const a = service({ handOff: { maxCount: 2, maxMs: 60_000 } });
+    const b = service();
+    const order: string[] = [];
+    const fences: bigint[] = [];
+    const holder = await a.acquire('yield:1');
+    order.push('holder');
+    fences.push(BigInt(holder.fence));
+    const run = (who: string) => async (lock: Lock) => {
+      order.push(who);
+      fences.push(BigInt(lock.fence));
+      await sleep(1);
+    };
+    const members = ['a0', 'a1', 'a2', 'a3'].map((who) => a.withLock('yield:1', run(who)));
+    await sleep(20);
+    // B, another process as far as the server knows, waits on the server (its flag is set).
+    const remote = b.withLock('yield:1', run('b'));
+    await sleep(50);
+    await holder.release();
+    await Promise.all([...members, remote]);
+    // Two local hand-offs (maxCount 2), then the chain gave the key back and B went first.
+    expect(order).toEqual(['holder', 'a0', 'a1', 'b', 'a2', 'a3']);
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]);
+    expect(a.state()).toMatchObject({ activeLocks: 0, localSlots: 0 });
+    expect(b.state()).toMatchObject({ activeLocks: 0, localSlots: 0 });
+  });
+
+  it('the watchdog renews the lease across a cohort, and when it finds the lease gone every member is aborted and nothing is written', async () => {
+    const a = service({ handOff: { maxCount: 8, maxMs: 60_000 } });
+    const other = service(); // another process, after a failover lost A's key
+    const store = new FencedStore();
+    // Watchdog every 100 ms; the cohort outlives several lease terms before the loss.
+    const holder = await a.acquire('cohort-lost:1', { ttlMs: 300 });
+    expect(store.write('holder', holder.fence)).toBe(true);
+    let release0: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release0 = resolve;
+    });
+    let member0: Lock | undefined;
+    const first = a.withLock('cohort-lost:1', { ttlMs: 300 }, async (lock) => {
+      member0 = lock;
+      await gate;
+      // The application's side of the rule: no write once the signal says the lease is gone.
+      if (!lock.signal.aborted) store.write('member-0', lock.fence);
+    });
+    const rest = Array.from({ length: 3 }, (_, i) =>
+      a
+        .withLock('cohort-lost:1', { ttlMs: 300 }, (lock) => {
+          store.write(`member-${i + 1}`, lock.fence);
+          return Promise.resolve();
+        })
+        .then(
+          () => 'ran' as const,
+          (err: unknown) => err,
+        ),
+    );
+    await sleep(20);
+    await holder.release(); // a local hand-off: member 0 holds the same lease now
+    await waitFor('member 0 holds', () => Promise.resolve(member0 !== undefined));
+    await sleep(700); // past two lease terms: only the watchdog kept it
+    expect(member0?.held).toBe(true);
+    expect(await raw.pttl(lockKey('cohort-lost:1'))).toBeGreaterThan(0);
+
+    expect(await raw.del(lockKey('cohort-lost:1'))).toBe(1);
+    const successor = await other.acquire('cohort-lost:1', { waitMs: 0 });
+    expect(store.write('other', successor.fence)).toBe(true);
+    await waitFor('the watchdog finds the lease gone', () =>
+      Promise.resolve(member0?.signal.aborted === true),
+    );
+    release0();
+    await first;
+    expect(member0?.signal.reason).toBeInstanceOf(LockLostError);
+    for (const outcome of await Promise.all(rest)) expect(outcome).toBeInstanceOf(LockLostError);
+    expect(store.accepted.map((w) => w.who)).toEqual(['holder', 'other']);
+    expect(store.refused).toEqual([]);
+    // The other process's lock is untouched, and this process is left with nothing held.
+    expect(await raw.get(lockKey('cohort-lost:1'))).not.toBeNull();
+    expect(a.state()).toMatchObject({ activeLocks: 0, localSlots: 0 });
+    await successor.release();
   });
 
   it('fences strictly increase across hand-offs and across processes, and the store accepts every write', async () => {

@@ -1,5 +1,5 @@
 /** ioredis plumbing shared by the single/cluster and Redlock modes. */
-import type { Cluster, Redis } from 'ioredis';
+import { Command, type Cluster, type Redis } from 'ioredis';
 import type { AcquireOutcome, HandOffOutcome } from '../../core/backend';
 import { LockBackendUnavailableError } from '../../core/errors';
 import { isFence } from '../../core/fence';
@@ -9,20 +9,89 @@ export type RedisClientLike = Redis | Cluster;
 
 export type ScriptArg = string | number;
 
-/** EVALSHA, falling back to EVAL (which also caches the script) when the node does not know it. */
+/** Replies as strings, as ioredis' own command methods ask for them. */
+const UTF8 = { replyEncoding: 'utf8' } as const;
+
+/**
+ * EVALSHA, falling back to EVAL (which also caches the script) when the node does not know it.
+ * With `deadlines`, the command is bounded by them instead of by a timer of its own.
+ */
 export function runScript(
   client: RedisClientLike,
   script: LuaScript,
   keys: readonly string[],
   args: readonly ScriptArg[],
+  deadlines?: CommandDeadlines,
 ): Promise<unknown> {
   batchWrites(client);
-  return client.evalsha(script.sha, keys.length, ...keys, ...args).catch((err: unknown) => {
+  const command = new Command('evalsha', [script.sha, keys.length, ...keys, ...args], UTF8);
+  deadlines?.track(command);
+  client.sendCommand(command);
+  return command.promise.catch((err: unknown) => {
     if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-      return client.eval(script.lua, keys.length, ...keys, ...args);
+      const retry = new Command('eval', [script.lua, keys.length, ...keys, ...args], UTF8);
+      deadlines?.track(retry);
+      client.sendCommand(retry);
+      return retry.promise;
     }
     throw err;
   });
+}
+
+/**
+ * Command timeouts without a timer per command. ioredis' `commandTimeout` arms and clears a
+ * timer for every command; on an otherwise idle process that creates and drops a timer list
+ * twice per acquire + release (a sixth of the uncontended cycle on loopback). Here commands are
+ * kept in the order they were sent, each with its deadline, and one interval (every quarter of
+ * the timeout, unref'd) rejects those past it with ioredis' own "Command timed out" error. A
+ * command is therefore failed between 1 and 1.25 timeouts after it was sent.
+ */
+export class CommandDeadlines {
+  private readonly commands: Command[] = [];
+  private readonly due: number[] = [];
+  private head = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(readonly timeoutMs: number) {
+    this.timer = setInterval(() => this.sweep(), Math.max(5, Math.floor(timeoutMs / 4)));
+    this.timer.unref();
+  }
+
+  track(command: Command): void {
+    // Settled commands at the front are dropped as new ones come: the queue stays short.
+    while (this.head < this.commands.length && settled(this.commands[this.head])) this.head++;
+    if (this.head > 64 && this.head * 2 > this.commands.length) this.compact();
+    this.commands.push(command);
+    this.due.push(performance.now() + this.timeoutMs);
+  }
+
+  /** Rejects every command past its deadline that is still waiting for its reply. */
+  sweep(): void {
+    const now = performance.now();
+    while (this.head < this.commands.length) {
+      const command = this.commands[this.head];
+      if (!settled(command)) {
+        if (this.due[this.head] > now) break;
+        command.reject(new Error('Command timed out'));
+      }
+      this.head++;
+    }
+    this.compact();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private compact(): void {
+    this.commands.splice(0, this.head);
+    this.due.splice(0, this.head);
+    this.head = 0;
+  }
+}
+
+function settled(command: Command): boolean {
+  return command.isResolved || command.isSettled;
 }
 
 /** Sockets corked until the end of the current tick (see `batchWrites`). */
@@ -51,27 +120,44 @@ function batchWrites(client: RedisClientLike): void {
   process.nextTick(uncork, stream);
 }
 
-export function parseAcquireReply(reply: unknown, keyCount: number): AcquireOutcome {
+/**
+ * Reply of the ACQUIRE script (see there). With a `block` of fences, the script answers with the
+ * last fence of each key's block and the outcome carries the first.
+ */
+export function parseAcquireReply(reply: unknown, keyCount: number, block = 1): AcquireOutcome {
   if (keyCount === 1 && !Array.isArray(reply)) {
     // Integers below 2^53 arrive as numbers (exact), larger fences as strings; a negative
     // number is -2 - PTTL of the holder. (Strings too, for clients with stringNumbers.)
     const value = typeof reply === 'string' && reply.startsWith('-') ? Number(reply) : reply;
     if (typeof value === 'number' && Number.isSafeInteger(value)) {
       if (value < 0) return { ok: false, pttlMs: -2 - value };
-      const fence = String(value);
-      if (isFence(fence)) return { ok: true, fences: [fence] };
+      if (value >= block) return granted([String(value - block + 1)], block);
     } else if (isFence(value)) {
-      return { ok: true, fences: [value] };
+      return granted([firstOfBlock(value, block)], block);
     }
   } else if (Array.isArray(reply) && reply.length > 0) {
     const status = Number(reply[0]);
     if (status === 1 && reply.length === keyCount + 1) {
-      return { ok: true, fences: fencesOf(reply, keyCount) };
+      const fences = fencesOf(reply, keyCount);
+      if (block > 1) for (let i = 0; i < keyCount; i++) fences[i] = firstOfBlock(fences[i], block);
+      return granted(fences, block);
     } else if (status === 0 && reply.length === 3) {
       return { ok: false, pttlMs: Number(reply[2]) };
     }
   }
   throw new LockBackendUnavailableError('unexpected reply from the lock acquire script');
+}
+
+function granted(fences: readonly string[], block: number): AcquireOutcome {
+  return block > 1 ? { ok: true, fences, fenceBlock: block } : { ok: true, fences };
+}
+
+/** The first fence of a block that ends at `last` (a fence). */
+function firstOfBlock(last: string, block: number): string {
+  if (block === 1) return last;
+  const first = BigInt(last) - BigInt(block - 1);
+  if (first < 1n) throw new LockBackendUnavailableError('fence block below 1 from Redis');
+  return first.toString();
 }
 
 /** Reply of the HAND_OFF script (see there). */

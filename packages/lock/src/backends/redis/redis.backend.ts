@@ -5,7 +5,7 @@ import type {
   LockBackend,
   LockBackendFactory,
 } from '../../core/backend';
-import type { RedisClientLike } from './connection';
+import { CommandDeadlines, type RedisClientLike } from './connection';
 import { KeyNames } from './key-names';
 import { RedlockBackend } from './redlock';
 import { ALL_SCRIPTS } from './scripts';
@@ -164,12 +164,24 @@ function createRedisBackend(options: RedisBackendOptions, context: BackendContex
   switch (mode) {
     case 'single': {
       let client: Redis;
+      let deadlines: CommandDeadlines | undefined;
       if (given?.length) {
         const first = given[0];
         if (given.length !== 1 || !(first instanceof Redis)) {
           throw new TypeError('lock mode "single" needs exactly one ioredis Redis client');
         }
         client = first;
+      } else if (options.options?.commandTimeout === undefined) {
+        // Lock commands are bounded by one sweeping interval instead of a timer each (see
+        // CommandDeadlines); the subscriber below keeps ioredis' own commandTimeout.
+        deadlines = new CommandDeadlines(context.commandTimeoutMs);
+        client = own(
+          new Redis(requireUrls(options, 'single', true)[0], {
+            ...base,
+            commandTimeout: undefined,
+          }),
+        );
+        preloadScripts(client);
       } else {
         client = own(new Redis(requireUrls(options, 'single', true)[0], base));
         preloadScripts(client);
@@ -183,7 +195,15 @@ function createRedisBackend(options: RedisBackendOptions, context: BackendContex
         }),
       );
       const detach = watchConnection(client, context.events, 'redis');
-      return new ShardedBackend('single', client, hub([subscriber]), names, config, owned, detach);
+      return new ShardedBackend(
+        'single',
+        client,
+        hub([subscriber]),
+        names,
+        { ...config, deadlines },
+        owned,
+        detach,
+      );
     }
     case 'cluster': {
       let cluster: Cluster;

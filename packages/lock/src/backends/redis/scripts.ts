@@ -16,20 +16,22 @@ function script(name: string, lua: string): LuaScript {
 }
 
 /**
- * Lua that sets `local f` to the key's next fence: INCR of its counter; with the seed flag a
- * counter that did not exist (first use, or lost in a restart without persistence) starts at
- * the server time in µs instead of 1, so it is still ahead of every fence handed out before;
- * beyond 2^53 (no longer exact as a Lua number) it is read back as a string. Inlined (not a Lua
- * function) so the single-key acquire stays flat; written once so every script issues fences
- * by the same rule.
+ * Lua that sets `local f` to the last fence of the key's next block of `block` fences (a Lua
+ * number expression; 1 for a single fence): INCRBY of its counter; with the seed flag a counter
+ * that did not exist (first use, or lost in a restart without persistence) starts at the server
+ * time in µs instead of 1, so it is still ahead of every fence handed out before; beyond 2^53
+ * (no longer exact as a Lua number) it is read back as a string. The block is
+ * `f - block + 1 .. f`. Inlined (not a Lua function) so the single-key acquire stays flat;
+ * written once so every script issues fences by the same rule.
  */
-function nextFence(fenceKey: string, seedFlag: string): string {
-  return `local f = redis.call('INCR', ${fenceKey})
-  if f == 1 and ${seedFlag} == '1' then
+function nextFence(fenceKey: string, seedFlag: string, block: string): string {
+  return `local f = redis.call('INCRBY', ${fenceKey}, ${block})
+  if f == ${block} and ${seedFlag} == '1' then
     local t = redis.call('TIME')
-    f = t[1] .. string.sub('00000' .. t[2], -6)
-    redis.call('SET', ${fenceKey}, f)
-  elseif f >= 9007199254740992 then
+    redis.call('SET', ${fenceKey}, t[1] .. string.sub('00000' .. t[2], -6))
+    f = redis.call('INCRBY', ${fenceKey}, ${block} - 1)
+  end
+  if f >= 9007199254740992 then
     f = redis.call('GET', ${fenceKey})
   end`;
 }
@@ -49,11 +51,16 @@ end
 
 /**
  * KEYS = lock keys (n), fence keys (n), wait-flag keys (n).
- * ARGV = token, ttl ms, seed flag ('1'|'0'), wait-flag ttl ms, id of the calling process.
- * Reply, one key: the fence on success, else -2 - PTTL of the holder (always < 0).
- * Reply, several keys: {1, fence1, ..., fenceN} or {0, index of first blocking key, its PTTL}.
+ * ARGV = token, ttl ms, seed flag ('1'|'0'), wait-flag ttl ms, id of the calling process, and
+ * optionally the fence block (how many consecutive fences to reserve per key; default 1).
+ * Reply, one key: the last fence of the block on success, else -2 - PTTL of the holder (< 0).
+ * Reply, several keys: {1, fence1, ..., fenceN} (last of each block) or {0, index of first
+ * blocking key, its PTTL}.
  *
- * A fence is INCR of the key's counter. With the seed flag a counter that does not exist (first
+ * A fence block is INCRBY of the key's counter: the holder gets the first fence of the block,
+ * and the core hands the next ones to local successors that take the lease over without a
+ * round trip (see LockService). Nobody else can be given a fence inside the block: every later
+ * INCRBY starts past it. With the seed flag a counter that does not exist (first
  * use, or lost: restart without persistence, a fresh Redlock node) starts at the server time in
  * µs instead of 1, so it is still ahead of everything handed out before. Fences come back as
  * integers while they are exact as Lua numbers (< 2^53) and as strings (GET) beyond that.
@@ -72,6 +79,7 @@ export const ACQUIRE = script(
   `
 local n = #KEYS / 3
 local reserved = 'yield:' .. ARGV[5]
+local block = tonumber(ARGV[6] or '1')
 if n == 1 then
   -- The common case, written out flat: no closures, fewest calls.
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -82,7 +90,7 @@ if n == 1 then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   end
   if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
-  ${nextFence('KEYS[2]', 'ARGV[3]')}
+  ${nextFence('KEYS[2]', 'ARGV[3]', 'block')}
   return f
 end
 for i = 1, n do
@@ -96,7 +104,7 @@ local reply = {1}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
   if redis.call('GET', KEYS[2 * n + i]) == ARGV[5] then redis.call('DEL', KEYS[2 * n + i]) end
-  ${nextFence('KEYS[n + i]', 'ARGV[3]')}
+  ${nextFence('KEYS[n + i]', 'ARGV[3]', 'block')}
   reply[i + 1] = f
 end
 return reply
@@ -180,7 +188,7 @@ end
 local reply = {remote}
 for i = 1, n do
   redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3])
-  ${nextFence('KEYS[n + i]', 'ARGV[4]')}
+  ${nextFence('KEYS[n + i]', 'ARGV[4]', '1')}
   reply[i + 1] = f
 end
 return reply

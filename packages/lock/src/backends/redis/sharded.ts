@@ -7,6 +7,7 @@ import type {
 } from '../../core/backend';
 import {
   closeClient,
+  type CommandDeadlines,
   parseAcquireReply,
   parseHandOffReply,
   runScript,
@@ -27,6 +28,8 @@ export interface ShardedBackendConfig {
   readonly waitFlagMs: number;
   /** How long a yielding hand-off chain keeps a key reserved for the flagged remote process. */
   readonly yieldReserveMs: number;
+  /** Bounds the scripts' commands when the client has no commandTimeout of its own. */
+  readonly deadlines?: CommandDeadlines;
 }
 
 /**
@@ -67,21 +70,31 @@ export class ShardedBackend implements LockBackend {
     return [...bySlot.values()];
   }
 
-  acquire(keys: readonly string[], token: string, ttlMs: number): Promise<AcquireOutcome> {
+  acquire(
+    keys: readonly string[],
+    token: string,
+    ttlMs: number,
+    fenceBlock = 1,
+  ): Promise<AcquireOutcome> {
     // Hot path without async wrappers: one script call, no extra promise hops.
-    if (this.mode === 'single' || keys.length === 1) return this.acquireGroup(keys, token, ttlMs);
-    return this.acquireAcrossSlots(keys, token, ttlMs);
+    if (this.mode === 'single' || keys.length === 1) {
+      return this.acquireGroup(keys, token, ttlMs, fenceBlock);
+    }
+    return this.acquireAcrossSlots(keys, token, ttlMs, fenceBlock);
   }
 
   private async acquireAcrossSlots(
     keys: readonly string[],
     token: string,
     ttlMs: number,
+    fenceBlock: number,
   ): Promise<AcquireOutcome> {
     const groups = this.groups(keys);
-    if (groups.length === 1) return this.acquireGroup(keys, token, ttlMs);
+    if (groups.length === 1) return this.acquireGroup(keys, token, ttlMs, fenceBlock);
 
-    const settled = await Promise.allSettled(groups.map((g) => this.acquireGroup(g, token, ttlMs)));
+    const settled = await Promise.allSettled(
+      groups.map((g) => this.acquireGroup(g, token, ttlMs, fenceBlock)),
+    );
     const fences = new Map<string, string>();
     let blocked: number | undefined;
     let failure: unknown;
@@ -91,7 +104,8 @@ export class ShardedBackend implements LockBackend {
       else result.value.fences.forEach((fence, j) => fences.set(groups[i][j], fence));
     });
     if (failure === undefined && blocked === undefined) {
-      return { ok: true, fences: keys.map((k) => fences.get(k) as string) };
+      const first = keys.map((k) => fences.get(k) as string);
+      return fenceBlock > 1 ? { ok: true, fences: first, fenceBlock } : { ok: true, fences: first };
     }
     // All or nothing: give back every slot group that may have been taken (a failed call may
     // still have run on the server).
@@ -109,10 +123,13 @@ export class ShardedBackend implements LockBackend {
       this.groups(keys).map(async (group) => {
         // A renewal does not wait for a reconnect: the holder must hear about it now.
         await this.ready(0);
-        const reply = await runScript(this.client, EXTEND, group.map(this.lockName), [
-          token,
-          ttlMs,
-        ]).catch((err: unknown) => {
+        const reply = await runScript(
+          this.client,
+          EXTEND,
+          group.map(this.lockName),
+          [token, ttlMs],
+          this.config.deadlines,
+        ).catch((err: unknown) => {
           throw toBackendError(err, 'extend');
         });
         return Number(reply) === 1;
@@ -162,7 +179,7 @@ export class ShardedBackend implements LockBackend {
       args[6 + i] = this.names.channel(keys[i]);
     }
     args[6 + n] = this.config.yieldReserveMs;
-    return runScript(this.client, HAND_OFF, names, args).then(
+    return runScript(this.client, HAND_OFF, names, args, this.config.deadlines).then(
       (reply) => parseHandOffReply(reply, n),
       (err: unknown) => {
         throw toBackendError(err, 'hand-off');
@@ -195,6 +212,7 @@ export class ShardedBackend implements LockBackend {
   async close(): Promise<void> {
     this.hub.close();
     this.detach();
+    this.config.deadlines?.close();
     await Promise.all(this.owned.map((c) => closeClient(c)));
   }
 
@@ -208,9 +226,10 @@ export class ShardedBackend implements LockBackend {
     keys: readonly string[],
     token: string,
     ttlMs: number,
+    fenceBlock: number,
   ): Promise<AcquireOutcome> {
     const pending = this.ready();
-    if (pending) return pending.then(() => this.acquireGroup(keys, token, ttlMs));
+    if (pending) return pending.then(() => this.acquireGroup(keys, token, ttlMs, fenceBlock));
     const n = keys.length;
     const names = new Array<string>(3 * n);
     for (let i = 0; i < n; i++) {
@@ -218,9 +237,16 @@ export class ShardedBackend implements LockBackend {
       names[n + i] = this.names.fence(keys[i]);
       names[2 * n + i] = this.names.wait(keys[i]);
     }
-    const args = [token, ttlMs, this.clockFlag, this.config.waitFlagMs, this.config.processId];
-    return runScript(this.client, ACQUIRE, names, args).then(
-      (reply) => parseAcquireReply(reply, n),
+    const args = [
+      token,
+      ttlMs,
+      this.clockFlag,
+      this.config.waitFlagMs,
+      this.config.processId,
+      fenceBlock,
+    ];
+    return runScript(this.client, ACQUIRE, names, args, this.config.deadlines).then(
+      (reply) => parseAcquireReply(reply, n, fenceBlock),
       (err: unknown) => {
         throw toBackendError(err, 'acquire');
       },
@@ -240,7 +266,7 @@ export class ShardedBackend implements LockBackend {
       names[n + i] = this.names.wait(keys[i]);
       args[i + 2] = this.names.channel(keys[i]);
     }
-    return runScript(this.client, RELEASE, names, args).then(
+    return runScript(this.client, RELEASE, names, args, this.config.deadlines).then(
       (reply) => Number(reply) % 2 === 1,
       (err: unknown) => {
         throw toBackendError(err, 'release');
