@@ -848,9 +848,10 @@ SELECT ${COUPON_COLUMNS}, statement_timestamp() AS now,
 
 /**
  * The write of a combined batch, one statement: count the coupon by the batch's size (only if
- * its version is still `$2` and no newer fence than `$3` wrote it), count each customer by
- * its uses in the batch, append one ledger row per redemption. No row: the version moved or
- * the fence is stale (`stale` tells which). The constraints stay the backstop.
+ * its version is still `$2`, no newer fence than `$3` wrote it and its window is still open),
+ * count each customer by its uses in the batch, append one ledger row per redemption. No row:
+ * the version moved, the window closed or the fence is stale (`stale` tells that one). The
+ * constraints stay the backstop.
  */
 const BATCH_WRITE_SQL = `
 WITH batch AS (
@@ -862,6 +863,9 @@ WITH batch AS (
          last_fence = ${advancedFence('c.last_fence', '$3::bigint')},
          updated_at = now()
    WHERE c.id = $1 AND c.version = $2::bigint AND NOT ${staleFence('c.last_fence', '$3::bigint')}
+     -- The window is judged on the clock of the read; a batch written after it closed is
+     -- judged again (the time between the two statements must not admit a late redeem).
+     AND (c.starts_at IS NULL OR c.starts_at <= now()) AND (c.expires_at IS NULL OR c.expires_at > now())
   RETURNING c.id, c.code, c.per_customer_limit
 ), used AS (
   INSERT INTO coupon_customer_usage AS u (coupon_id, customer_id, active_count, held_count, usage_limit)

@@ -10,6 +10,7 @@ import { InvalidCursorError, RequestValidationError } from '../common/errors/dom
 import { StaleFenceError } from '../common/errors/stale-fence';
 import { AppConfig } from '../config/app-config';
 import { GuardedWrites } from '../database/guarded-writes';
+import { CommitOutcomeUnknownError } from '../database/database-faults';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { INVARIANTS, StrategyMetrics } from '../metrics/strategy.metrics';
@@ -286,6 +287,30 @@ describe(CouponsService.name, () => {
       expect(answers[2]).toEqual({ ok: true });
       expect(coupons.readForBatch).toHaveBeenCalledTimes(1);
       expect(coupons.redeem).toHaveBeenCalledTimes(3);
+    });
+
+    it('a lost answer to the batch commit is COMMIT_OUTCOME_UNKNOWN for every member', async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot());
+      coupons.writeDecidedBatch.mockRejectedValue(new CommitOutcomeUnknownError());
+      const answers = await asOneBatch();
+      expect(answers.map((a) => a.error)).toEqual(
+        INPUTS.map(() => new CommitOutcomeUnknownError()),
+      );
+      expect(coupons.redeem).not.toHaveBeenCalled();
+      // The write ran as a change: that is where a lost answer to the commit becomes UNKNOWN.
+      expect(db.change).toHaveBeenCalledTimes(1);
+    });
+
+    it("an error from one request's data sends the batch one by one, where only it fails", async () => {
+      coupons.readForBatch.mockResolvedValue(snapshot());
+      const bad = new Error('invalid byte sequence for encoding "UTF8": 0x00');
+      coupons.writeDecidedBatch.mockRejectedValue(bad);
+      coupons.redeem
+        .mockResolvedValueOnce({ kind: 'applied', row: record() })
+        .mockRejectedValueOnce(bad)
+        .mockResolvedValueOnce({ kind: 'applied', row: record() });
+      const answers = await asOneBatch();
+      expect(answers).toEqual([{ ok: true }, { ok: false, error: bad }, { ok: true }]);
     });
 
     it('an Idempotency-Key request is never combined: it takes the lock on its own', async () => {

@@ -397,21 +397,24 @@ export class CouponsService {
       const admitted = inputs.filter((_, i) => verdicts[i]?.refusal === null);
       let written: RedemptionRecord[] = [];
       if (admitted.length > 0) {
-        const outcome = await this.coupons.writeDecidedBatch({
-          couponId: state.coupon.id,
-          expectedVersion: state.coupon.version,
-          fence,
-          redemptions: admitted.map((input) => ({
-            customerId: input.customerId,
-            orderId: input.orderId,
-            orderAmount: input.orderAmount,
-            discountAmount: discountFor(state.coupon, input.orderAmount),
-          })),
-        });
-        // Moved under the lock: a lock-free writer or a constraint got in first; try again,
-        // then fall back to one statement each, which decides every race on its own.
-        if (outcome.kind === 'condition_failed') continue;
-        if (outcome.kind === 'constraint_violated') break;
+        const outcome = await this.writes.batchWrite(() =>
+          this.coupons.writeDecidedBatch({
+            couponId: state.coupon.id,
+            expectedVersion: state.coupon.version,
+            fence,
+            redemptions: admitted.map((input) => ({
+              customerId: input.customerId,
+              orderId: input.orderId,
+              orderAmount: input.orderAmount,
+              discountAmount: discountFor(state.coupon, input.orderAmount),
+            })),
+          }),
+        );
+        // Moved under the lock (a lock-free writer, or the window closed since the read): judge
+        // again. A constraint or one request's bad data: one statement each, which decides
+        // every race on its own and fails only the request at fault.
+        if (outcome?.kind === 'condition_failed') continue;
+        if (!outcome || outcome.kind === 'constraint_violated') break;
         if (outcome.kind === 'stale_fence') {
           return inputs.map(() => failed(this.writes.staleFence(couponLockKey(code))));
         }

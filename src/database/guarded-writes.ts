@@ -5,6 +5,7 @@ import { SoldOutGate } from '../gate/sold-out-gate';
 import { FencingMetrics } from '../metrics/fencing.metrics';
 import { type GuardedResource, StrategyMetrics } from '../metrics/strategy.metrics';
 import { ConcurrencyControl } from './concurrency-control';
+import { databaseErrorFor } from './database-faults';
 import { TransactionRunner } from './transaction-runner';
 
 /**
@@ -45,6 +46,22 @@ export class GuardedWrites {
    */
   backstop(strategy: WriteStrategy, resource: GuardedResource, constraint: string): boolean {
     return this.strategies.backstop(strategy, resource, constraint);
+  }
+
+  /**
+   * Runs the one write statement of a combined batch (src/common/combining) as a change, so a
+   * lost answer to its commit is COMMIT_OUTCOME_UNKNOWN. A database fault is every member's
+   * answer and is thrown. Any other error came from some request's data, and the statement
+   * failed as a whole: undefined tells the caller to apply the batch one request at a time,
+   * where that request fails alone.
+   */
+  async batchWrite<T>(write: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.db.change(write);
+    } catch (error) {
+      if (databaseErrorFor(error)) throw error;
+      return undefined;
+    }
   }
 
   /**

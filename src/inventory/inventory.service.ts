@@ -200,16 +200,19 @@ export class InventoryService {
         const gate = this.writes.gate;
         if (state.stock === 0 && gate) await gate.closeSku(sku, state.version);
       } else {
-        const outcome = await this.inventory.decrementDecidedBatch({
-          productId: state.productId,
-          expectedVersion: state.version,
-          fence,
-          decrements: taken,
-        });
-        // Moved under the lock (a lock-free writer) or refused by a constraint: try again,
-        // then fall back to one statement each, which decides every race on its own.
-        if (outcome.kind === 'condition_failed') continue;
-        if (outcome.kind === 'constraint_violated') break;
+        const outcome = await this.writes.batchWrite(() =>
+          this.inventory.decrementDecidedBatch({
+            productId: state.productId,
+            expectedVersion: state.version,
+            fence,
+            decrements: taken,
+          }),
+        );
+        // Moved under the lock (a lock-free writer): judge again. A constraint or one request's
+        // bad data: one statement each, which decides every race on its own and fails only the
+        // request at fault.
+        if (outcome?.kind === 'condition_failed') continue;
+        if (!outcome || outcome.kind === 'constraint_violated') break;
         if (outcome.kind === 'stale_fence') {
           return queued.map(() => failed(this.writes.staleFence(skuLockKey(sku))));
         }

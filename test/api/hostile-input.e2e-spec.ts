@@ -284,6 +284,34 @@ const CASES: HostileCase[] = [
     status: 400,
     code: 'VALIDATION_FAILED',
   })),
+  // PostgreSQL cannot store U+0000: the statement would fail (a 500, and for a combined batch
+  // every request in it), so it is refused before anything runs.
+  ...[
+    {
+      route: 'decrement reference',
+      path: decrementPath,
+      body: '{"quantity":1,"reference":"a\\u0000b"}',
+    },
+    {
+      route: 'product name',
+      path: () => '/v1/products',
+      body: '{"sku":"NUL-1","name":"m\\u0000g","priceAmount":1,"stock":1}',
+      as: 'admin' as const,
+    },
+    {
+      route: 'a key',
+      path: redeemPath,
+      body: '{"customerId":"c","orderId":"o","orderAmount":1000,"x\\u0000":1}',
+    },
+  ].map(({ route, path, body, as }) => ({
+    name: `a NUL character in ${route}`,
+    as: as ?? ('api' as const),
+    method: 'POST' as const,
+    path,
+    raw: body,
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  })),
   {
     name: 'an order with malformed JSON',
     method: 'POST',

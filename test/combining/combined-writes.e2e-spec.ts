@@ -210,4 +210,30 @@ describe('combined writes', () => {
       decrement.mockRestore();
     }
   });
+
+  it('a batch judged before the coupon expired is not written after it expired', async () => {
+    const { code } = await createCoupon(running.admin, {
+      expiresAt: new Date(Date.now() + 1000).toISOString(),
+    });
+    const coupons = running.app.get(CouponsRepository);
+    const state = await coupons.readForBatch(code, ['cust-late'], ['order-late']);
+    if (!state) throw new Error(`coupon ${code} not found`);
+    await waitFor('the coupon to expire on the database clock', async () => {
+      const { rows } = await db.query<{ expired: boolean }>(
+        'SELECT expires_at <= now() AS expired FROM coupons WHERE code = $1',
+        [code],
+      );
+      return rows[0]?.expired === true;
+    });
+    const outcome = await coupons.writeDecidedBatch({
+      couponId: state.coupon.id,
+      expectedVersion: state.coupon.version,
+      fence: null,
+      redemptions: [
+        { customerId: 'cust-late', orderId: 'order-late', orderAmount: 5000, discountAmount: 500 },
+      ],
+    });
+    expect(outcome).toEqual({ kind: 'condition_failed', refusal: 'VERSION_MOVED' });
+    expect(await countersAgainstLedger(code)).toEqual({ redeemed: 0, active: 0, customers: null });
+  });
 });

@@ -1,4 +1,4 @@
-import { MAX_BODY_DEPTH, nestingExceeds } from './json-body-parser';
+import { holdsNul, MAX_BODY_DEPTH, nestingExceeds } from './json-body-parser';
 
 /** `depth` arrays inside each other: `[[...]]`. */
 const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
@@ -19,5 +19,16 @@ describe('nestingExceeds', () => {
 
   it('walks a body nested far deeper than the stack allows without overflowing', () => {
     expect(nestingExceeds(nested(200_000), MAX_BODY_DEPTH)).toBe(true);
+  });
+});
+
+describe('holdsNul', () => {
+  it('finds U+0000 in any string value or key, at any depth', () => {
+    expect(holdsNul({ reference: 'ok', lines: [{ sku: 'A', quantity: 1 }] })).toBe(false);
+    expect(holdsNul({ reference: 'bad\u0000ref' })).toBe(true);
+    expect(holdsNul({ lines: [{ sku: 'A\u0000' }] })).toBe(true);
+    expect(holdsNul({ ['k\u0000']: 1 })).toBe(true);
+    expect(holdsNul(['\u0000'])).toBe(true);
+    expect(holdsNul([1, null, true, undefined, 'x'])).toBe(false);
   });
 });

@@ -25,6 +25,7 @@ export function useStrictJsonBodyParser(fastify: FastifyInstance): void {
     void parseJson(request, body.toString(), (error: Error | null, value?: unknown) => {
       if (error) done(new MalformedJsonError(error.message), undefined);
       else if (nestingExceeds(value, MAX_BODY_DEPTH)) done(tooDeep(), undefined);
+      else if (holdsNul(value)) done(nulRefused(), undefined);
       else done(null, value);
     });
   });
@@ -51,6 +52,34 @@ export function nestingExceeds(value: unknown, limit: number): boolean {
     if (next.depth >= limit) return true;
     for (const child of Object.values(next.node))
       pending.push({ node: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * PostgreSQL's text types cannot store U+0000, and a statement carrying one fails as a whole:
+ * for a combined batch that is every request in it. No field of this API may hold one, so a
+ * body with a NUL anywhere (a value or a key) is refused here, like any other invalid input.
+ */
+function nulRefused(): RequestValidationError {
+  return new RequestValidationError([
+    { field: 'body', messages: ['strings must not contain the NUL character (U+0000)'] },
+  ]);
+}
+
+/** Whether any string in `value` (a value or an object key) contains U+0000; iterative. */
+export function holdsNul(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node === 'string') {
+      if (node.includes('\u0000')) return true;
+    } else if (node !== null && typeof node === 'object') {
+      for (const [key, child] of Object.entries(node)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(child);
+      }
+    }
   }
   return false;
 }
