@@ -122,6 +122,7 @@ describe(CouponsService.name, () => {
   let coupons: jest.Mocked<CouponsRepository>;
   let db: jest.Mocked<TransactionRunner>;
   let fencing: jest.Mocked<FencingMetrics>;
+  let strategies: jest.Mocked<StrategyMetrics>;
 
   /** (Re)builds the service with this configured strategy. */
   async function build(strategy: RedeemStrategy = 'locked'): Promise<void> {
@@ -137,11 +138,11 @@ describe(CouponsService.name, () => {
     db = test.mock(TransactionRunner);
     fencing = test.mock(FencingMetrics);
     // A constraint refusal is a backstop firing; the real StrategyMetrics says it counted one.
-    test
-      .mock(StrategyMetrics)
-      .backstop.mockImplementation((_strategy, resource, constraint) =>
-        INVARIANTS[resource].includes(constraint),
-      );
+    strategies = test.mock(StrategyMetrics);
+    strategies.backstop.mockImplementation((_strategy, resource, constraint) =>
+      INVARIANTS[resource].includes(constraint),
+    );
+    strategies.combined.mockReturnValue(undefined);
     runWorkInline(db);
     fencing.staleFence.mockImplementation((key) => new StaleFenceError(key));
   }
@@ -238,6 +239,8 @@ describe(CouponsService.name, () => {
       );
       expect(coupons.writeDecidedBatch).not.toHaveBeenCalled();
       expect(fencing.staleFence).toHaveBeenCalledTimes(3);
+      // One lock hold took all three (couponlock_combined_batch_size).
+      expect(strategies.combined.mock.calls).toEqual([['coupon', 3]]);
     });
 
     it('the write finding a newer fence fails the whole batch with STALE_FENCE', async () => {

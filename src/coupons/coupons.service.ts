@@ -369,6 +369,7 @@ export class CouponsService {
     take: () => readonly RedeemInput[],
   ): Promise<Array<Settled<RedemptionRecord>>> {
     const inputs = take();
+    this.writes.combined('coupon', inputs.length);
     const fence = this.fenceOf(couponLockKey(code));
     const [only] = inputs;
     if (only && inputs.length === 1) return [await settle(() => this.redeemWithFence(only, fence))];

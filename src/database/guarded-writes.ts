@@ -48,6 +48,11 @@ export class GuardedWrites {
     return this.strategies.backstop(strategy, resource, constraint);
   }
 
+  /** Records the size of a batch a combiner took (couponlock_combined_batch_size). */
+  combined(resource: GuardedResource, size: number): void {
+    this.strategies.combined(resource, size);
+  }
+
   /**
    * Runs the one write statement of a combined batch (src/common/combining) as a change, so a
    * lost answer to its commit is COMMIT_OUTCOME_UNKNOWN. A database fault is every member's

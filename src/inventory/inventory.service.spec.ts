@@ -13,6 +13,7 @@ import { StaleFenceError } from '../common/errors/stale-fence';
 import { GuardedWrites } from '../database/guarded-writes';
 import { TransactionRunner } from '../database/transaction-runner';
 import { FencingMetrics } from '../metrics/fencing.metrics';
+import { StrategyMetrics } from '../metrics/strategy.metrics';
 import { ProductEntity } from './entities/product.entity';
 import {
   InsufficientStockError,
@@ -77,6 +78,7 @@ describe(InventoryService.name, () => {
     inventory = test.mock(InventoryRepository);
     runWorkInline(test.mock(TransactionRunner));
     test.mock(FencingMetrics).staleFence.mockImplementation((key) => new StaleFenceError(key));
+    test.mock(StrategyMetrics).combined.mockReturnValue(undefined);
   });
 
   afterEach(() => test.close());

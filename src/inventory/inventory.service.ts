@@ -167,6 +167,7 @@ export class InventoryService {
     take: () => readonly QueuedDecrement[],
   ): Promise<Array<Settled<StockView>>> {
     const queued = take();
+    this.writes.combined('sku', queued.length);
     const { fence } = this.change(sku, 0);
     const [only] = queued;
     if (only && queued.length === 1) {

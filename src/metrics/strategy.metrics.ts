@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Counter, Registry } from 'prom-client';
+import { type Counter, Histogram, type Registry } from 'prom-client';
 import { WRITE_STRATEGIES, type WriteStrategy } from '../config/environment';
 import { countersOf, METRICS_REGISTRY } from './metrics.registry';
 
@@ -34,6 +34,7 @@ export class StrategyMetrics {
   private readonly retries: Counter<'resource'>;
   private readonly exhausted: Counter<'resource'>;
   private readonly lockTimeouts: Counter<'resource'>;
+  private readonly batchSizes: Histogram<'resource'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     const counter = countersOf(registry);
@@ -54,6 +55,13 @@ export class StrategyMetrics {
       'couponlock_row_lock_timeouts_total',
       'Pessimistic writes that gave up waiting for the row lock (answered 503 LOCK_TIMEOUT)',
     );
+    this.batchSizes = new Histogram({
+      name: 'couponlock_combined_batch_size',
+      help: 'Requests one lock hold applied together under `locked` (combining; 1: alone)',
+      labelNames: ['resource'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000],
+      registers: [registry],
+    });
     for (const resource of ['coupon', 'sku'] as const) {
       this.retries.inc({ resource }, 0);
       this.exhausted.inc({ resource }, 0);
@@ -63,6 +71,11 @@ export class StrategyMetrics {
           this.backstops.inc({ strategy, invariant }, 0);
       }
     }
+  }
+
+  /** Records how many requests of `resource` one combined lock hold took (see Combiner). */
+  combined(resource: GuardedResource, size: number): void {
+    this.batchSizes.observe({ resource }, size);
   }
 
   /**

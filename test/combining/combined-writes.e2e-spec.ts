@@ -77,6 +77,19 @@ describe('combined writes', () => {
     combiner: combinerOf(running.app.get(CouponsService)),
   });
 
+  /** couponlock_combined_batch_size's count and sum for `resource`, from /metrics. */
+  async function batchSizes(resource: string): Promise<{ count: number; sum: number }> {
+    const text = (await running.api.get('/metrics')).body as string;
+    const read = (suffix: string) =>
+      Number(
+        new RegExp(
+          `^couponlock_combined_batch_size_${suffix}\\{resource="${resource}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? NaN,
+      );
+    return { count: read('count'), sum: read('sum') };
+  }
+
   async function countersAgainstLedger(code: string) {
     const { rows } = await db.query<{ redeemed: number; active: number; customers: unknown }>(
       `SELECT c.redeemed_count AS redeemed,
@@ -111,8 +124,14 @@ describe('combined writes', () => {
       { customerId: 'cust-h', orderId: uid('ORD'), orderAmount: 2000 }, // the limit is reached
     ];
     const write = jest.spyOn(running.app.get(CouponsRepository), 'writeDecidedBatch');
+    const sizesBefore = await batchSizes('coupon');
     try {
       const answers = await asOneBatch(coupon(code), batch);
+      // One lock hold took all 8 (couponlock_combined_batch_size).
+      expect(await batchSizes('coupon')).toEqual({
+        count: sizesBefore.count + 1,
+        sum: sizesBefore.sum + batch.length,
+      });
 
       expect(write).toHaveBeenCalledTimes(1);
       expect(write.mock.calls[0]?.[0].redemptions.map((r) => r.customerId)).toEqual([

@@ -428,9 +428,10 @@ export class LockService {
   }
 
   /**
-   * Gives a released lock's keys up: to the next local waiter for the same keys in one
-   * `handOff` round trip (new token, lease and fences), or to the server as a plain release.
-   * Never rejects.
+   * Gives a released lock's keys up: to the next local waiter for the same keys, without a
+   * server command while the bound and the reserved fences last (the same lease, the next
+   * reserved fence), else in one `handOff` round trip (new token, lease and fences), or to the
+   * server as a plain release. Never rejects.
    */
   private releaseHeld(lock: HeldLock, wasHeld: boolean): Promise<void> {
     if (!wasHeld || !this.config.handOff || this.shuttingDown) {
