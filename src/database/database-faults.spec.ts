@@ -2,6 +2,7 @@ import {
   CannotExecuteNotConnectedError,
   QueryFailedError,
   QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
 import {
   CommitOutcomeUnknownError,
@@ -92,6 +93,8 @@ describe('databaseFaultOf', () => {
     expect(databaseFaultOf(new CannotExecuteNotConnectedError())).toBe('unavailable');
     // A transaction whose connection broke: TypeORM released it, nothing more is sent.
     expect(databaseFaultOf(new QueryRunnerAlreadyReleasedError())).toBe('unavailable');
+    // ...and its manager's next statement (the stored answer before COMMIT, during a shutdown).
+    expect(databaseFaultOf(new QueryRunnerProviderAlreadyReleasedError())).toBe('unavailable');
     expect(databaseFaultOf(new Error('boom'))).toBeUndefined();
     expect(databaseFaultOf('a string')).toBeUndefined();
     expect(databaseFaultOf(undefined)).toBeUndefined();

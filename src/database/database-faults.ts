@@ -2,6 +2,7 @@ import {
   CannotExecuteNotConnectedError,
   QueryFailedError,
   QueryRunnerAlreadyReleasedError,
+  QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
 import { RetryableError } from '../common/errors/domain-error';
 
@@ -69,10 +70,12 @@ const FAULT_BY_MESSAGE: ReadonlyArray<[message: string, fault: DatabaseFault]> =
  */
 export function databaseFaultOf(error: unknown): DatabaseFault | undefined {
   // TypeORM releases a transaction's runner when its connection reports an error; the next
-  // statement then never leaves this process.
+  // statement then never leaves this process (through the runner, or through its manager:
+  // QueryRunnerProviderAlreadyReleasedError, e.g. the stored answer written before COMMIT).
   if (
     error instanceof CannotExecuteNotConnectedError ||
-    error instanceof QueryRunnerAlreadyReleasedError
+    error instanceof QueryRunnerAlreadyReleasedError ||
+    error instanceof QueryRunnerProviderAlreadyReleasedError
   ) {
     return 'unavailable';
   }
