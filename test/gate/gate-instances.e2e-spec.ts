@@ -25,7 +25,13 @@ describe('sold-out gate (2 instances)', () => {
   let b: AppProcess;
 
   beforeAll(async () => {
-    const env = { REDIS_KEY_PREFIX: `test:gate:${randomUUID()}:`, GATE_CLOSED_TTL_MS: '60000' };
+    const env = {
+      REDIS_KEY_PREFIX: `test:gate:${randomUUID()}:`,
+      GATE_CLOSED_TTL_MS: '60000',
+      // The cases count lock holds; a sweep of expired holds that other suites left in the
+      // shared database would take locks in between. Nothing here needs a sweep.
+      CHECKOUT_SWEEP_INTERVAL_MS: '3600000',
+    };
     [a, b] = await Promise.all([AppProcess.start(env), AppProcess.start(env)]);
   });
 
